@@ -1,0 +1,318 @@
+/**
+ * Decoded PCM of any rate and channel count in, 20 ms 48 kHz stereo Int16 frames out (what the Opus encoder eats).
+ *
+ * Order of work per block: downmix to stereo (or keep mono) → resample to 48 kHz → gain (ramped) → peak limiter →
+ * Int16. Downmixing first means 5.1 costs two resampled channels, not six. Everything runs in preallocated typed
+ * arrays, in blocks of {@link BLOCK} input samples, so a push allocates nothing once the frame queue has grown to the
+ * caller's working size.
+ */
+
+import { KookRtpError } from '../../errors.js';
+import { stereoDownmix, type StereoDownmix } from './mix.js';
+import { Resampler } from './resampler.js';
+
+/** Samples per channel in one frame: 20 ms at 48 kHz. */
+export const FRAME_SAMPLES = 960;
+/** The output rate of every frame. */
+export const OUTPUT_RATE = 48_000;
+/** Int16 values in one interleaved stereo frame. */
+export const FRAME_VALUES = FRAME_SAMPLES * 2;
+/** Input samples per channel processed at a time; bounds the size of every scratch buffer. */
+const BLOCK = 2048;
+/** Limiter ceiling: the largest value that still fits int16 after scaling by 32768. */
+const CEILING = 32767 / 32768;
+/** Limiter release: the gain reduction recovers with a ~50 ms time constant (slow enough not to modulate bass). */
+const RELEASE = 1 - Math.exp(-1 / (0.05 * OUTPUT_RATE));
+/** Limiter hold: gain reduction is kept this long (one 50 Hz period) before it releases, so a steady tone settles
+ *  to one gain instead of being squeezed anew at every peak (which would distort like clipping). */
+const HOLD_SAMPLES = 960;
+/** Largest accepted volume (+24 dB); the limiter keeps even that from clipping. */
+const MAX_VOLUME = 16;
+
+/** Options of {@link PcmFramer}. */
+export interface PcmFramerOptions {
+  /** Input rate in Hz, an integer (8000..192000 typical; 1000..768000 accepted). */
+  readonly sampleRate: number;
+  /** Input channel count 1..8: 1 = mono (copied to both sides), 2 = stereo, 3..8 downmixed (see `stereoDownmix`). */
+  readonly channels: number;
+  /** Linear gain, default 1 (0..16). */
+  readonly volume?: number;
+}
+
+function checkVolume(v: number): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_VOLUME) {
+    throw new KookRtpError('INVALID_ARGUMENT', `volume must be a finite number in 0..${MAX_VOLUME}, got ${String(v)}`);
+  }
+}
+
+/**
+ * Turns decoded PCM of any rate and channel layout into 20 ms, 48 kHz, interleaved Int16 stereo frames.
+ *
+ * @remarks
+ * Clipping protection is a stereo-linked peak limiter with instant attack, 20 ms hold and ~50 ms release: when gain
+ * would push a sample past int16 full scale, the gain is reduced exactly enough for that sample, held, and then
+ * recovers smoothly. It
+ * never hard-clips or wraps, and it does nothing at all (bit-exact) while the signal stays in range.
+ *
+ * @example
+ * ```ts
+ * const framer = new PcmFramer({ sampleRate: 44100, channels: 2, volume: 0.8 });
+ * framer.push([left, right]);
+ * for (let f = framer.nextFrame(); f !== null; f = framer.nextFrame()) send(encoder.encode(f));
+ * ```
+ */
+export class PcmFramer {
+  /** Input rate in Hz. */
+  readonly sampleRate: number;
+  /** Input channel count. */
+  readonly channels: number;
+
+  private readonly mix: StereoDownmix;
+  private readonly resampler: Resampler;
+  private readonly mixBuf: Float32Array[];
+  private scratch: Float32Array[] | null = null;
+  private pending = new Int16Array(FRAME_VALUES * 8);
+  private pendingStart = 0;
+  private pendingEnd = 0;
+  private readonly frame = new Int16Array(FRAME_VALUES);
+  private gain: number;
+  private targetGain: number;
+  private gainStep = 0;
+  private rampLeft = 0;
+  private envelope = 1;
+  private holdLeft = 0;
+  private produced = 0;
+
+  /**
+   * @param options - See {@link PcmFramerOptions}.
+   * @throws KookRtpError `INVALID_ARGUMENT` on a bad rate, channel count or volume; `UNSUPPORTED_FORMAT` for more
+   * than 8 channels.
+   */
+  constructor(options: PcmFramerOptions) {
+    if (!Number.isInteger(options.channels) || options.channels < 1) {
+      throw new KookRtpError('INVALID_ARGUMENT', `channels must be an integer >= 1, got ${String(options.channels)}`);
+    }
+    const volume = options.volume ?? 1;
+    checkVolume(volume);
+    this.mix = stereoDownmix(options.channels);
+    this.sampleRate = options.sampleRate;
+    this.channels = options.channels;
+    const working = this.mix.mono ? 1 : 2;
+    this.resampler = new Resampler({ inputRate: options.sampleRate, outputRate: OUTPUT_RATE, channels: working });
+    this.mixBuf = [];
+    if (options.channels > 2) for (let c = 0; c < 2; c++) this.mixBuf.push(new Float32Array(BLOCK));
+    this.gain = volume;
+    this.targetGain = volume;
+  }
+
+  /** Current target gain (linear). Setting it ramps linearly to the new value over the next frame (no click). */
+  get volume(): number {
+    return this.targetGain;
+  }
+
+  set volume(v: number) {
+    checkVolume(v);
+    this.targetGain = v;
+    this.gainStep = (v - this.gain) / FRAME_SAMPLES;
+    this.rampLeft = FRAME_SAMPLES;
+  }
+
+  /** Samples per channel at 48 kHz produced so far (queued or already taken), flush padding included. */
+  get outputSamples(): number {
+    return this.produced;
+  }
+
+  /** Complete frames waiting for {@link nextFrame}. */
+  get bufferedFrames(): number {
+    return Math.floor((this.pendingEnd - this.pendingStart) / FRAME_VALUES);
+  }
+
+  /**
+   * Adds planar float32 PCM (one array per channel, nominal range −1..1).
+   *
+   * @param planar - At least `channels` arrays.
+   * @param length - Samples per channel to take, default `planar[0].length`.
+   * @throws KookRtpError `INVALID_ARGUMENT` when there are too few channels or samples.
+   */
+  push(planar: readonly Float32Array[], length?: number): void {
+    if (planar.length < this.channels) {
+      throw new KookRtpError(
+        'INVALID_ARGUMENT',
+        `expected ${this.channels} planar channel arrays, got ${planar.length}`,
+      );
+    }
+    const n = length ?? (planar[0] as Float32Array).length;
+    if (!Number.isInteger(n) || n < 0) {
+      throw new KookRtpError('INVALID_ARGUMENT', `length must be a non-negative integer, got ${String(length)}`);
+    }
+    for (let c = 0; c < this.channels; c++) {
+      if ((planar[c] as Float32Array).length < n) {
+        throw new KookRtpError(
+          'INVALID_ARGUMENT',
+          `channel ${c} has ${(planar[c] as Float32Array).length} samples, fewer than length ${n}`,
+        );
+      }
+    }
+    for (let off = 0; off < n; off += BLOCK) this.processBlock(planar, off, Math.min(BLOCK, n - off));
+  }
+
+  /**
+   * Adds raw interleaved Int16 PCM (s16le as decoded, or a WAV body viewed as Int16Array).
+   *
+   * @throws KookRtpError `INVALID_ARGUMENT` when the length is not a multiple of the channel count.
+   */
+  pushInterleavedInt16(samples: Int16Array): void {
+    const ch = this.channels;
+    if (samples.length % ch !== 0) {
+      throw new KookRtpError(
+        'INVALID_ARGUMENT',
+        `interleaved input of ${samples.length} values is not a whole number of ${ch}-channel samples`,
+      );
+    }
+    if (this.scratch === null) {
+      this.scratch = [];
+      for (let c = 0; c < ch; c++) this.scratch.push(new Float32Array(BLOCK));
+    }
+    const scratch = this.scratch;
+    const frames = samples.length / ch;
+    for (let off = 0; off < frames; off += BLOCK) {
+      const n = Math.min(BLOCK, frames - off);
+      for (let c = 0; c < ch; c++) {
+        const dst = scratch[c] as Float32Array;
+        let k = off * ch + c;
+        for (let i = 0; i < n; i++, k += ch) dst[i] = (samples[k] as number) / 32768;
+      }
+      this.processBlock(scratch, 0, n);
+    }
+  }
+
+  /**
+   * The next complete frame: interleaved Int16 stereo, {@link FRAME_SAMPLES} per channel.
+   *
+   * @returns A reused array (overwritten by the next call: consume or copy it first), or null when no complete
+   * frame is buffered.
+   */
+  nextFrame(): Int16Array | null {
+    if (this.pendingEnd - this.pendingStart < FRAME_VALUES) return null;
+    const src = this.pending;
+    const dst = this.frame;
+    const start = this.pendingStart;
+    for (let i = 0; i < FRAME_VALUES; i++) dst[i] = src[start + i] as number;
+    this.pendingStart += FRAME_VALUES;
+    if (this.pendingStart === this.pendingEnd) {
+      this.pendingStart = 0;
+      this.pendingEnd = 0;
+    }
+    return dst;
+  }
+
+  /**
+   * Ends the input: drains the resampler and pads the last partial frame with silence so that it becomes available
+   * to {@link nextFrame} (nothing is dropped). Pushing again afterwards starts a new stream.
+   */
+  flush(): void {
+    this.emit(this.resampler.flush());
+    const partial = (this.pendingEnd - this.pendingStart) % FRAME_VALUES;
+    if (partial !== 0) {
+      const pad = FRAME_VALUES - partial;
+      this.reserve(pad);
+      this.pending.fill(0, this.pendingEnd, this.pendingEnd + pad);
+      this.pendingEnd += pad;
+      this.produced += pad / 2;
+    }
+  }
+
+  private processBlock(planar: readonly Float32Array[], offset: number, n: number): void {
+    let produced: number;
+    if (this.channels <= 2) {
+      produced = this.resampler.process(planar, offset, n);
+    } else {
+      const ml = this.mixBuf[0] as Float32Array;
+      const mr = this.mixBuf[1] as Float32Array;
+      ml.fill(0, 0, n);
+      mr.fill(0, 0, n);
+      const { left, right } = this.mix;
+      for (let c = 0; c < this.channels; c++) {
+        const gl = left[c] as number;
+        const gr = right[c] as number;
+        if (gl === 0 && gr === 0) continue;
+        const src = planar[c] as Float32Array;
+        for (let i = 0; i < n; i++) {
+          const x = src[offset + i] as number;
+          ml[i] = (ml[i] as number) + gl * x;
+          mr[i] = (mr[i] as number) + gr * x;
+        }
+      }
+      produced = this.resampler.process(this.mixBuf, 0, n);
+    }
+    this.emit(produced);
+  }
+
+  /** Makes room for `values` more Int16 values at the end of the queue (compacts first, grows only if needed). */
+  private reserve(values: number): void {
+    if (this.pendingEnd + values <= this.pending.length) return;
+    if (this.pendingStart > 0) {
+      this.pending.copyWithin(0, this.pendingStart, this.pendingEnd);
+      this.pendingEnd -= this.pendingStart;
+      this.pendingStart = 0;
+    }
+    if (this.pendingEnd + values > this.pending.length) {
+      const grown = new Int16Array(Math.max(this.pending.length * 2, this.pendingEnd + values));
+      grown.set(this.pending.subarray(0, this.pendingEnd));
+      this.pending = grown;
+    }
+  }
+
+  /** Gain, limiter and Int16 conversion of `count` resampled samples into the frame queue. */
+  private emit(count: number): void {
+    if (count === 0) return;
+    this.reserve(count * 2);
+    const out = this.resampler.output;
+    const left = out[0] as Float32Array;
+    const right = (this.mix.mono ? out[0] : out[1]) as Float32Array;
+    const q = this.pending;
+    let k = this.pendingEnd;
+    let gain = this.gain;
+    let env = this.envelope;
+    let hold = this.holdLeft;
+    let rampLeft = this.rampLeft;
+    const step = this.gainStep;
+    for (let i = 0; i < count; i++) {
+      if (rampLeft > 0) {
+        gain += step;
+        if (--rampLeft === 0) gain = this.targetGain;
+      }
+      const l = (left[i] as number) * gain;
+      const r = (right[i] as number) * gain;
+      const al = l < 0 ? -l : l;
+      const ar = r < 0 ? -r : r;
+      const peak = al > ar ? al : ar;
+      if (hold > 0) hold--;
+      else if (env < 1) {
+        env += (1 - env) * RELEASE;
+        // Snap back to exactly 1 so an in-range signal is bit-exact again once the limiter has let go.
+        if (env > 0.999999) env = 1;
+      }
+      // Instant attack: the gain needed for this very sample, so the output never passes the ceiling.
+      if (peak * env > CEILING) {
+        env = CEILING / peak;
+        hold = HOLD_SAMPLES;
+      }
+      let sl = Math.round(l * env * 32768);
+      let sr = Math.round(r * env * 32768);
+      // Rounding can land one step past the ceiling; saturate rather than wrap.
+      if (sl > 32767) sl = 32767;
+      else if (sl < -32768) sl = -32768;
+      if (sr > 32767) sr = 32767;
+      else if (sr < -32768) sr = -32768;
+      q[k++] = sl;
+      q[k++] = sr;
+    }
+    this.pendingEnd = k;
+    this.gain = gain;
+    this.envelope = env;
+    this.holdLeft = hold;
+    this.rampLeft = rampLeft;
+    this.produced += count;
+  }
+}
