@@ -103,19 +103,6 @@ export function encodeRtcpHeaderInto(header: RtcpHeader, buf: Uint8Array, offset
   return RTCP_HEADER_SIZE;
 }
 
-/**
- * True when a datagram on a muxed RTP/RTCP port is RTCP: its second byte (RTCP packet type, or RTP marker bit plus
- * payload type) is in 192–223.
- *
- * @param bytes - one received datagram
- * @returns whether to hand it to {@link decodeRtcpHeader}/`decodeCompound` rather than the RTP decoder
- * @see {@link https://www.rfc-editor.org/rfc/rfc5761#section-4 | RFC 5761 §4}
- */
-export function isRtcp(bytes: Uint8Array): boolean {
-  const second = bytes[PACKET_TYPE_OFFSET];
-  return bytes.length >= RTCP_HEADER_SIZE && second !== undefined && second >= 192 && second <= 223;
-}
-
 /** One RTCP packet's bounds, as checked by {@link openRtcpPacket}. */
 export interface OpenedRtcpPacket {
   readonly header: RtcpHeader;

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   decodeRtcpHeader,
   encodeRtcpHeaderInto,
-  isRtcp,
   openRtcpPacket,
   RTCP_APP,
   RTCP_BYE,
@@ -10,6 +9,7 @@ import {
   RTCP_SDES,
   RTCP_SR,
 } from '../../../src/wire/rtcp/header.js';
+import { classifyPacket } from '../../../src/wire/demux.js';
 import type { ErrorCode } from '../../../src/errors.js';
 import { expectCode, words } from './helpers.js';
 
@@ -71,8 +71,8 @@ describe('RTCP header', () => {
     { name: 'RTP with PT 111', bytes: words('806f0001'), expected: false },
     { name: 'RTP with PT 111 and the marker bit', bytes: words('80ef0001'), expected: false },
     { name: 'two bytes', bytes: words('80c8'), expected: false },
-  ])('isRtcp tells $name apart (RFC 5761 §4)', ({ bytes, expected }) => {
-    expect(isRtcp(bytes)).toBe(expected);
+  ])('classifyPacket tells $name apart (RFC 5761 §4)', ({ bytes, expected }) => {
+    expect(classifyPacket(bytes) === 'rtcp').toBe(expected);
   });
 
   describe('openRtcpPacket', () => {
