@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'STREAM_CLOSED'
   | 'ABORTED'
   | 'PLAYER_STOPPED'
+  | 'SENDER_BUSY'
   // KOOK API and services
   | 'KOOK_API'
   | 'HTTP_ERROR'
@@ -36,6 +37,8 @@ export type ErrorCode =
   | 'SERVICE_API'
   | 'SIGNATURE_INVALID'
   | 'VALIDATION_FAILED'
+  | 'PERMISSION_DENIED'
+  | 'DUPLICATE_STREAM'
   // CLI
   | 'USAGE';
 
