@@ -39,6 +39,8 @@ export type ErrorCode =
   | 'VALIDATION_FAILED'
   | 'PERMISSION_DENIED'
   | 'DUPLICATE_STREAM'
+  // files written (recordings, reports)
+  | 'WRITE_FAILED'
   // CLI
   | 'USAGE';
 

@@ -1,0 +1,610 @@
+/**
+ * The player: a queue of tracks played as ONE continuous RTP stream through one {@link RtpSender} (one socket, one
+ * SSRC, sequence numbers and timestamps continuing across tracks), which is what KOOK's address binding requires.
+ *
+ * Each track is opened with {@link openTrack} just before it plays, so a queue of two-hour files costs no memory until
+ * its turn. A track that fails to open or turns corrupt half way is reported (`trackEnd` with reason `error`, an
+ * `error` event when someone listens) and the queue goes on. Every queued item has a `done` promise that settles
+ * (never rejects) when the item has finished, been skipped, removed or stopped.
+ *
+ * State machine (discriminated on `status`, as in discordjs/voice): `idle` → `loading` → `playing` ⇄ `paused` →
+ * `idle` ..., and `stopped` (final) after {@link Player.stop} or the abort signal.
+ */
+import { EventEmitter } from 'node:events';
+import { KookRtpError, isKookRtpError } from '../errors.js';
+import type { OpusFrame } from '../media/frame.js';
+import type { TrackInput } from '../media/input.js';
+import { createOpusDecoder, type OpusFrameDecoder } from '../media/opus/decoder.js';
+import type { TrackInfo } from '../media/probe.js';
+import { openTrack, type Track, type TrackOptions } from '../media/track.js';
+import type { RtpSender } from './sender.js';
+import type { BitrateAdviceEvent, ProgressEvent, SenderStats } from './stats.js';
+
+/** Why a track stopped playing. */
+export type TrackEndReason = 'finished' | 'skipped' | 'removed' | 'stopped' | 'error';
+
+/** What {@link QueueItem.done} settles with. */
+export interface TrackEnd {
+  readonly reason: TrackEndReason;
+  /** For `error`: what went wrong (frames before it were sent). */
+  readonly error?: KookRtpError;
+  /** Seconds of this track that were handed to the sender. */
+  readonly playedSec: number;
+}
+
+/** Per-track options given to {@link Player.enqueue}. */
+export interface EnqueueOptions {
+  /** Start this many seconds in. */
+  readonly seek?: number;
+  /** Passed to {@link openTrack} (raw PCM format, passthrough policy, encoder settings...). */
+  readonly track?: Omit<TrackOptions, 'seek' | 'volume' | 'signal' | 'roomBitrate'>;
+  /** A label for events and logs; default the input when it is a string. */
+  readonly title?: string;
+}
+
+/** One entry of the queue. */
+export interface QueueItem {
+  /** Unique within the player. */
+  readonly id: number;
+  readonly input: TrackInput;
+  readonly title: string;
+  readonly options: EnqueueOptions;
+  /** Settles when this item stops playing for good (never rejects). */
+  readonly done: Promise<TrackEnd>;
+}
+
+/** The player's state, keyed by `status`. */
+export type PlayerState =
+  | { readonly status: 'idle' }
+  | { readonly status: 'loading'; readonly item: QueueItem }
+  | { readonly status: 'playing'; readonly item: QueueItem; readonly info: TrackInfo }
+  | { readonly status: 'paused'; readonly item: QueueItem; readonly info: TrackInfo }
+  | { readonly status: 'stopped' };
+
+/** Loop mode: none, the current track again and again, or the whole queue. */
+export type LoopMode = 'off' | 'track' | 'queue';
+
+/** A 'progress' event: once a second while a track plays. */
+export interface PlayerProgress {
+  readonly item: QueueItem;
+  /** Position in the track, seconds (what has been handed to the sender). */
+  readonly positionSec: number;
+  readonly durationSec?: number;
+  /** RTP bitrate over the last second and the room's limit, bits/s. */
+  readonly bitrateBps: number;
+  readonly limitBps: number;
+  readonly stats: SenderStats;
+}
+
+/** Typed event map of {@link Player}. */
+export interface PlayerEvents {
+  stateChange: [oldState: PlayerState, newState: PlayerState];
+  trackStart: [event: { readonly item: QueueItem; readonly info: TrackInfo }];
+  trackEnd: [event: { readonly item: QueueItem } & TrackEnd];
+  /** Emitted only when someone listens (an unheard 'error' would otherwise crash the process). */
+  error: [event: { readonly item?: QueueItem; readonly error: KookRtpError }];
+  progress: [event: PlayerProgress];
+  /** The queue ran dry. */
+  idle: [];
+}
+
+/** A sink for what the player sends, as PCM (the moderation tap). */
+export interface PcmTap {
+  /** One 20 ms frame: interleaved Int16 stereo at 48 kHz (960 samples per channel). The buffer is reused after. */
+  writePcm(frame: Int16Array): void;
+}
+
+/** Options of {@link createPlayer}. */
+export interface PlayerOptions {
+  /** The sender every track plays through (started by the player if needed; closed by {@link Player.destroy}). */
+  readonly sender: RtpSender;
+  /** The room's bitrate, bits/s: sizes the Opus budget of every track. */
+  readonly roomBitrate: number;
+  /** Linear gain for every track, default 1 (other values force transcoding). */
+  readonly volume?: number;
+  /** Default 'off'. */
+  readonly loop?: LoopMode;
+  /** Stops the player when aborted. */
+  readonly signal?: AbortSignal;
+  /** Receives the PCM of every frame sent (decoded back from the Opus), for a moderation tap. */
+  readonly tap?: PcmTap;
+  /** Opens tracks; default {@link openTrack} (tests inject failures here). */
+  readonly open?: (input: TrackInput, options: TrackOptions) => Promise<Track>;
+}
+
+interface Entry extends QueueItem {
+  settle(end: TrackEnd): void;
+  settled: boolean;
+}
+
+interface Current {
+  readonly entry: Entry;
+  readonly abort: AbortController;
+  /** Why the current play is being cut short, set before aborting. */
+  cut: { readonly kind: 'skip' | 'seek' | 'stop' | 'remove'; readonly seekSec?: number } | undefined;
+  track: Track | undefined;
+  /** Seconds before the first frame of this play (seek offset). */
+  baseSec: number;
+  /** 48 kHz samples handed to the sender in this play. */
+  samples: number;
+}
+
+/**
+ * Creates a player on a sender. Tracks start as soon as they are queued.
+ *
+ * @example
+ * const player = createPlayer({ sender, roomBitrate: 48000 });
+ * player.enqueue('a.mp3'); player.enqueue('b.flac');
+ * player.on('trackEnd', (e) => console.log(e.item.title, e.reason));
+ */
+export function createPlayer(options: PlayerOptions): Player {
+  return new Player(options);
+}
+
+/** See the module comment; create with {@link createPlayer}. */
+export class Player extends EventEmitter<PlayerEvents> {
+  #sender: RtpSender;
+  readonly #roomBitrate: number;
+  readonly #open: (input: TrackInput, options: TrackOptions) => Promise<Track>;
+  readonly #tap: PcmTap | undefined;
+  #tapDecoder: OpusFrameDecoder | undefined;
+  #queue: Entry[] = [];
+  #history: Entry[] = [];
+  #current: Current | undefined;
+  #state: PlayerState = { status: 'idle' };
+  #volume: number;
+  #loop: LoopMode;
+  #nextId = 1;
+  #running = false;
+  #paused = false;
+  readonly #onProgress: (e: ProgressEvent) => void;
+  readonly #onAdvice: (e: BitrateAdviceEvent) => void;
+
+  constructor(options: PlayerOptions) {
+    super();
+    if (!(Number.isFinite(options.roomBitrate) && options.roomBitrate > 0)) {
+      throw new KookRtpError('INVALID_ARGUMENT', `roomBitrate must be bits/s > 0, got ${String(options.roomBitrate)}`);
+    }
+    this.#sender = options.sender;
+    this.#roomBitrate = options.roomBitrate;
+    this.#volume = checkVolume(options.volume ?? 1);
+    this.#loop = options.loop ?? 'off';
+    this.#open = options.open ?? openTrack;
+    this.#tap = options.tap;
+    this.#onProgress = (e) => this.#progress(e.stats);
+    this.#onAdvice = (e) => this.#current?.track?.setBitrate(e.bps);
+    this.#sender.on('progress', this.#onProgress);
+    this.#sender.on('bitrateAdvice', this.#onAdvice);
+    const signal = options.signal;
+    if (signal) {
+      if (signal.aborted) queueMicrotask(() => this.stop());
+      else signal.addEventListener('abort', () => this.stop(), { once: true });
+    }
+  }
+
+  /** The current state. */
+  get state(): PlayerState {
+    return this.#state;
+  }
+
+  /** The items waiting to play (not the current one). */
+  get queue(): readonly QueueItem[] {
+    return [...this.#queue];
+  }
+
+  /** The item playing (or loading, or paused), if any. */
+  get current(): QueueItem | undefined {
+    return this.#current?.entry;
+  }
+
+  /** Seconds into the current track (what has been handed to the sender). */
+  get positionSec(): number {
+    const c = this.#current;
+    return c === undefined ? 0 : c.baseSec + c.samples / 48000;
+  }
+
+  /** Linear gain of every track; a change is ramped over one frame on the track playing now. */
+  get volume(): number {
+    return this.#volume;
+  }
+
+  set volume(v: number) {
+    this.#volume = checkVolume(v);
+    const track = this.#current?.track;
+    if (track !== undefined) track.volume = this.#volume;
+  }
+
+  /** Loop mode; takes effect when the current track ends. */
+  get loop(): LoopMode {
+    return this.#loop;
+  }
+
+  set loop(mode: LoopMode) {
+    if (mode !== 'off' && mode !== 'track' && mode !== 'queue') {
+      throw new KookRtpError('INVALID_ARGUMENT', `loop must be 'off', 'track' or 'queue', got ${String(mode)}`);
+    }
+    this.#loop = mode;
+  }
+
+  /** The sender the player plays through. */
+  get sender(): RtpSender {
+    return this.#sender;
+  }
+
+  /**
+   * Moves playback to another sender (after a rejoin gave a new address): the current track is re-opened on the new
+   * sender at the position reached, the queue goes on there. The old sender is not closed (its owner closes it).
+   * A track given as a one-shot stream cannot be re-opened and is skipped instead.
+   */
+  switchSender(sender: RtpSender): void {
+    if (sender === this.#sender) return;
+    this.#sender.off('progress', this.#onProgress);
+    this.#sender.off('bitrateAdvice', this.#onAdvice);
+    const c = this.#current;
+    if (c !== undefined && c.cut === undefined) {
+      c.cut = isReopenable(c.entry.input) ? { kind: 'seek', seekSec: c.baseSec + c.samples / 48000 } : { kind: 'skip' };
+      c.abort.abort();
+    }
+    this.#sender = sender;
+    sender.on('progress', this.#onProgress);
+    sender.on('bitrateAdvice', this.#onAdvice);
+    if (this.#paused) sender.pause();
+  }
+
+  /**
+   * Adds a track to the end of the queue; it starts at once when nothing is playing.
+   * @returns the queue item; `item.done` settles when it has finished (or was skipped, removed, stopped, failed).
+   * @throws {@link KookRtpError} `PLAYER_STOPPED` after {@link Player.stop}.
+   */
+  enqueue(input: TrackInput, options: EnqueueOptions = {}): QueueItem {
+    if (this.#state.status === 'stopped') {
+      throw new KookRtpError('PLAYER_STOPPED', 'the player was stopped: create a new one to play more');
+    }
+    const entry = this.#makeEntry(input, options);
+    this.#queue.push(entry);
+    this.#kick();
+    return entry;
+  }
+
+  /** Alias of {@link Player.enqueue}, for the common "play this" call. */
+  play(input: TrackInput, options: EnqueueOptions = {}): QueueItem {
+    return this.enqueue(input, options);
+  }
+
+  /** Removes a waiting item (settling it with `removed`); the current one is skipped instead. */
+  remove(id: number): boolean {
+    if (this.#current?.entry.id === id) return this.skip();
+    const i = this.#queue.findIndex((e) => e.id === id);
+    if (i < 0) return false;
+    const [entry] = this.#queue.splice(i, 1);
+    if (entry !== undefined) this.#finish(entry, { reason: 'removed', playedSec: 0 }, false);
+    return true;
+  }
+
+  /** Ends the current track now (reason `skipped`) and goes on with the queue. False when nothing plays. */
+  skip(): boolean {
+    const c = this.#current;
+    if (c === undefined) return false;
+    c.cut = { kind: 'skip' };
+    c.abort.abort();
+    return true;
+  }
+
+  /**
+   * Jumps within the current track by re-opening it at `seconds` (the RTP stream continues without a gap marker
+   * beyond the re-open time). Inputs that can be read only once (a Node Readable, an AsyncIterable) cannot seek.
+   * @throws {@link KookRtpError} `INVALID_ARGUMENT` for a negative time or an input that cannot be re-opened.
+   */
+  seek(seconds: number): boolean {
+    if (!(Number.isFinite(seconds) && seconds >= 0)) {
+      throw new KookRtpError('INVALID_ARGUMENT', `seek needs seconds >= 0, got ${String(seconds)}`);
+    }
+    const c = this.#current;
+    if (c === undefined) return false;
+    if (!isReopenable(c.entry.input)) {
+      throw new KookRtpError('INVALID_ARGUMENT', 'this track was given as a stream, which can be read only once: seek needs a path, URL or bytes');
+    }
+    c.cut = { kind: 'seek', seekSec: seconds };
+    c.abort.abort();
+    return true;
+  }
+
+  /** Pauses the stream (Opus silence frames, then nothing); the queue waits. */
+  pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#sender.pause();
+    const s = this.#state;
+    if (s.status === 'playing') this.#setState({ status: 'paused', item: s.item, info: s.info });
+  }
+
+  /** Resumes after {@link Player.pause}: the next packet carries the marker bit and a timestamp advanced by the pause. */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#sender.resume();
+    const s = this.#state;
+    if (s.status === 'paused') this.#setState({ status: 'playing', item: s.item, info: s.info });
+  }
+
+  /** Empties the queue (settling the items with `removed`) without touching the current track. */
+  clear(): void {
+    const waiting = this.#queue;
+    this.#queue = [];
+    for (const e of waiting) this.#finish(e, { reason: 'removed', playedSec: 0 }, false);
+  }
+
+  /**
+   * Stops for good: the current track ends with `stopped`, the queue is settled with `stopped`. The sender stays
+   * open (call {@link Player.destroy} or close the sender to send the RTCP BYE and free the socket).
+   */
+  stop(): void {
+    if (this.#state.status === 'stopped') return;
+    const waiting = this.#queue;
+    this.#queue = [];
+    for (const e of waiting) this.#finish(e, { reason: 'stopped', playedSec: 0 }, false);
+    const c = this.#current;
+    if (c !== undefined) {
+      c.cut = { kind: 'stop' };
+      c.abort.abort();
+    }
+    if (this.#paused) {
+      this.#paused = false;
+      this.#sender.resume();
+    }
+    this.#setState({ status: 'stopped' });
+  }
+
+  /** {@link Player.stop}, then closes the sender (RTCP BYE, socket closed). Never rejects. */
+  async destroy(): Promise<void> {
+    this.stop();
+    while (this.#running) await new Promise((r) => setTimeout(r, 5));
+    this.#sender.off('progress', this.#onProgress);
+    this.#sender.off('bitrateAdvice', this.#onAdvice);
+    this.#tapDecoder?.close();
+    this.#tapDecoder = undefined;
+    await this.#sender.close();
+  }
+
+  /** Resolves when the queue is empty and nothing plays (or the player stopped). */
+  async drained(): Promise<void> {
+    while ((this.#running || this.#queue.length > 0) && !this.#isStopped()) {
+      await new Promise<void>((r) => {
+        const done = (): void => {
+          this.off('idle', done);
+          this.off('stateChange', onState);
+          r();
+        };
+        const onState = (_o: PlayerState, n: PlayerState): void => {
+          if (n.status === 'stopped') done();
+        };
+        this.on('idle', done);
+        this.on('stateChange', onState);
+      });
+    }
+  }
+
+  #isStopped(): boolean {
+    return this.#state.status === 'stopped';
+  }
+
+  #makeEntry(input: TrackInput, options: EnqueueOptions): Entry {
+    let settle!: (end: TrackEnd) => void;
+    const done = new Promise<TrackEnd>((r) => (settle = r));
+    const entry: Entry = {
+      id: this.#nextId++,
+      input,
+      title: options.title ?? (typeof input === 'string' ? input : `track ${this.#nextId - 1}`),
+      options,
+      done,
+      settled: false,
+      settle: (end) => {
+        if (entry.settled) return;
+        entry.settled = true;
+        settle(end);
+      },
+    };
+    return entry;
+  }
+
+  #kick(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#run()
+      .catch((err: unknown) => this.#emitError(undefined, toKookError(err)))
+      .finally(() => {
+        this.#running = false;
+        if (this.#state.status !== 'stopped' && this.#queue.length > 0) this.#kick();
+      });
+  }
+
+  async #run(): Promise<void> {
+    for (;;) {
+      if (this.#isStopped()) return;
+      const entry = this.#queue.shift();
+      if (entry === undefined) {
+        // Not running from here on, so that an 'idle' listener (and drained()) sees the final state.
+        this.#running = false;
+        this.#setState({ status: 'idle' });
+        this.emit('idle');
+        return;
+      }
+      let seekSec = entry.options.seek ?? 0;
+      let playedSec = 0;
+      // One item may take several plays: after a seek it re-opens at the new offset.
+      for (;;) {
+        const outcome = await this.#playOnce(entry, seekSec);
+        playedSec += outcome.playedSec;
+        if (outcome.kind === 'seek') {
+          seekSec = outcome.seekSec;
+          continue;
+        }
+        const end: TrackEnd =
+          outcome.kind === 'error'
+            ? { reason: 'error', error: outcome.error, playedSec }
+            : { reason: outcome.kind, playedSec };
+        const again = !this.#isStopped() && (end.reason === 'finished' || end.reason === 'error');
+        if (again && this.#loop === 'track' && end.reason === 'finished') {
+          this.emit('trackEnd', { item: entry, ...end });
+          if (this.#isStopped()) {
+            // Stopped from a trackEnd listener: this pass has been reported, the item ends here.
+            entry.settle({ reason: 'stopped', playedSec });
+            break;
+          }
+          seekSec = 0;
+          playedSec = 0;
+          continue;
+        }
+        this.#finish(entry, end, true);
+        if (again && this.#loop === 'queue') {
+          // The item goes round again as a new entry; its promise has settled for this pass.
+          this.#queue.push(this.#makeEntry(entry.input, entry.options));
+        }
+        break;
+      }
+    }
+  }
+
+  async #playOnce(
+    entry: Entry,
+    seekSec: number,
+  ): Promise<
+    | { kind: 'finished' | 'skipped' | 'stopped' | 'removed'; playedSec: number }
+    | { kind: 'seek'; seekSec: number; playedSec: number }
+    | { kind: 'error'; error: KookRtpError; playedSec: number }
+  > {
+    const current: Current = { entry, abort: new AbortController(), cut: undefined, track: undefined, baseSec: seekSec, samples: 0 };
+    this.#current = current;
+    this.#setState({ status: 'loading', item: entry });
+    try {
+      let track: Track;
+      try {
+        track = await this.#open(entry.input, {
+          ...entry.options.track,
+          roomBitrate: this.#roomBitrate,
+          volume: this.#volume,
+          seek: seekSec,
+          signal: current.abort.signal,
+        });
+      } catch (err) {
+        if (current.cut !== undefined) return this.#cutOutcome(current);
+        const error = toKookError(err);
+        this.#emitError(entry, error);
+        return { kind: 'error', error, playedSec: 0 };
+      }
+      current.track = track;
+      if (current.cut !== undefined) {
+        await track.close();
+        return this.#cutOutcome(current);
+      }
+      // The volume may have changed while opening.
+      if (track.volume !== this.#volume) track.volume = this.#volume;
+      this.#setState(
+        this.#paused
+          ? { status: 'paused', item: entry, info: track.info }
+          : { status: 'playing', item: entry, info: track.info },
+      );
+      if (seekSec === (entry.options.seek ?? 0)) this.emit('trackStart', { item: entry, info: track.info });
+      const result = await this.#sender.play(this.#frames(track, current), { signal: current.abort.signal });
+      await track.close();
+      if (current.cut !== undefined) return this.#cutOutcome(current);
+      const playedSec = current.samples / 48000;
+      switch (result.reason) {
+        case 'finished':
+          return { kind: 'finished', playedSec };
+        case 'aborted':
+        case 'closed':
+          return { kind: 'stopped', playedSec };
+        case 'error': {
+          const error = toKookError(result.error);
+          this.#emitError(entry, error);
+          return { kind: 'error', error, playedSec };
+        }
+      }
+    } finally {
+      this.#current = undefined;
+    }
+  }
+
+  #cutOutcome(
+    c: Current,
+  ):
+    | { kind: 'skipped' | 'stopped' | 'removed'; playedSec: number }
+    | { kind: 'seek'; seekSec: number; playedSec: number } {
+    const playedSec = c.samples / 48000;
+    const cut = c.cut;
+    if (cut?.kind === 'seek') return { kind: 'seek', seekSec: cut.seekSec ?? 0, playedSec };
+    if (cut?.kind === 'skip') return { kind: 'skipped', playedSec };
+    if (cut?.kind === 'remove') return { kind: 'removed', playedSec };
+    return { kind: 'stopped', playedSec };
+  }
+
+  /** The track's frames, counted for the position and copied to the tap. */
+  async *#frames(track: Track, current: Current): AsyncGenerator<OpusFrame> {
+    const tap = this.#tap;
+    if (tap !== undefined) this.#tapDecoder ??= createOpusDecoder();
+    for await (const frame of track) {
+      current.samples += frame.samples;
+      if (tap !== undefined && this.#tapDecoder !== undefined) {
+        try {
+          tap.writePcm(this.#tapDecoder.decode(frame.data));
+        } catch {
+          // A tap must never break playback; the tap reports its own errors.
+        }
+      }
+      yield frame;
+    }
+  }
+
+  #finish(entry: Entry, end: TrackEnd, played: boolean): void {
+    if (played || end.reason !== 'removed') {
+      this.emit('trackEnd', { item: entry, ...end });
+    }
+    entry.settle(end);
+    this.#history.push(entry);
+    if (this.#history.length > 100) this.#history.shift();
+  }
+
+  #progress(stats: SenderStats): void {
+    const c = this.#current;
+    if (c === undefined || c.track === undefined) return;
+    this.emit('progress', {
+      item: c.entry,
+      positionSec: c.baseSec + c.samples / 48000,
+      ...(c.track.info.durationSec === undefined ? {} : { durationSec: c.track.info.durationSec }),
+      bitrateBps: stats.bitrate.currentBps,
+      limitBps: this.#roomBitrate,
+      stats,
+    });
+  }
+
+  #emitError(item: QueueItem | undefined, error: KookRtpError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', item === undefined ? { error } : { item, error });
+  }
+
+  #setState(next: PlayerState): void {
+    const old = this.#state;
+    if (old.status === 'stopped') return;
+    this.#state = next;
+    if (old.status !== next.status || ('item' in old && 'item' in next && old.item !== next.item)) {
+      this.emit('stateChange', old, next);
+    }
+  }
+}
+
+function checkVolume(v: number): number {
+  if (!(Number.isFinite(v) && v >= 0 && v <= 16)) {
+    throw new KookRtpError('INVALID_ARGUMENT', `volume must be a linear gain from 0 to 16, got ${String(v)}`);
+  }
+  return v;
+}
+
+function isReopenable(input: TrackInput): boolean {
+  return typeof input === 'string' || input instanceof URL || input instanceof Uint8Array;
+}
+
+function toKookError(err: unknown): KookRtpError {
+  if (isKookRtpError(err)) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new KookRtpError('DECODE_FAILED', `track failed: ${message}`, { cause: err });
+}

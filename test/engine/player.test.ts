@@ -1,0 +1,178 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createPlayer, type Player, type TrackEnd } from '../../src/engine/player.js';
+import { createRtpSender } from '../../src/engine/sender.js';
+import { decodeRtpPacket } from '../../src/wire/rtp/packet.js';
+import { isRtcp } from '../../src/wire/demux.js';
+import { seqDiff } from '../../src/wire/rtp/sequencer.js';
+
+const F = (name: string): string => new URL(`../../fixtures/media/${name}`, import.meta.url).pathname;
+
+interface Received {
+  seq: number;
+  ts: number;
+  ssrc: number;
+  pt: number;
+  marker: boolean;
+  size: number;
+  from: string;
+}
+
+async function receiver(): Promise<{ socket: Socket; port: number; rtp: Received[]; rtcp: number }> {
+  const socket = createSocket('udp4');
+  const state = { socket, port: 0, rtp: [] as Received[], rtcp: 0 };
+  socket.on('message', (msg, rinfo) => {
+    if (isRtcp(msg)) {
+      state.rtcp++;
+      return;
+    }
+    const p = decodeRtpPacket(msg);
+    state.rtp.push({
+      seq: p.sequenceNumber,
+      ts: p.timestamp,
+      ssrc: p.ssrc,
+      pt: p.payloadType,
+      marker: p.marker,
+      size: p.payload.length,
+      from: `${rinfo.address}:${rinfo.port}`,
+    });
+  });
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+  state.port = socket.address().port;
+  return state;
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+async function setup(): Promise<{ player: Player; rx: Awaited<ReturnType<typeof receiver>> }> {
+  const rx = await receiver();
+  const sender = createRtpSender({
+    target: { host: '127.0.0.1', port: rx.port, rtcpMux: true },
+    ssrc: 424242,
+    payloadType: 111,
+    roomBitrate: 96000,
+  });
+  // 96 kbps: the 48 kbps Ogg/Opus fixture fits the budget and passes through.
+  const player = createPlayer({ sender, roomBitrate: 96000 });
+  cleanups.push(() => new Promise<void>((r) => rx.socket.close(() => r())));
+  cleanups.push(() => player.destroy());
+  return { player, rx };
+}
+
+describe('Player', () => {
+  it('plays a queue of three formats as one continuous stream from one socket', async () => {
+    const { player, rx } = await setup();
+    const events: string[] = [];
+    player.on('trackStart', (e) => events.push(`start ${e.item.title} ${e.info.mode}`));
+    player.on('trackEnd', (e) => events.push(`end ${e.item.title} ${e.reason}`));
+    const items = [
+      player.enqueue(F('sine-s16-44k.wav'), { title: 'wav' }),
+      player.enqueue(F('sine-opus-48k.ogg'), { title: 'ogg', seek: 2 }),
+      player.enqueue(F('sine-stereo-44k-vbr.mp3'), { title: 'mp3', seek: 2 }),
+    ];
+    const ends = await Promise.all(items.map((i) => i.done));
+    expect(ends.map((e) => e.reason)).toEqual(['finished', 'finished', 'finished']);
+    expect(events).toEqual([
+      'start wav transcode',
+      'end wav finished',
+      'start ogg passthrough',
+      'end ogg finished',
+      'start mp3 transcode',
+      'end mp3 finished',
+    ]);
+    await player.drained();
+    await new Promise((r) => setTimeout(r, 100));
+    const rtp = rx.rtp;
+    // 1 s + ~1 s + ~1 s of audio, plus silence frames after each track.
+    expect(rtp.length).toBeGreaterThan(140);
+    expect(new Set(rtp.map((p) => p.from)).size).toBe(1);
+    expect(new Set(rtp.map((p) => p.ssrc))).toEqual(new Set([424242]));
+    expect(new Set(rtp.map((p) => p.pt))).toEqual(new Set([111]));
+    for (let i = 1; i < rtp.length; i++) {
+      expect(seqDiff(rtp[i]!.seq, rtp[i - 1]!.seq)).toBe(1);
+      // Timestamps never go backwards across tracks.
+      expect(((rtp[i]!.ts - rtp[i - 1]!.ts) | 0) > 0).toBe(true);
+    }
+    expect(rtp[0]!.marker).toBe(true);
+    expect(rx.rtcp).toBeGreaterThan(0);
+    // Played seconds are those of the audio after the seek offsets.
+    expect(ends[0]!.playedSec).toBeGreaterThan(0.9);
+    expect(ends[1]!.playedSec).toBeGreaterThan(0.8);
+    expect(ends[1]!.playedSec).toBeLessThan(1.2);
+  });
+
+  it('reports a failing track and goes on with the queue', async () => {
+    const { player, rx } = await setup();
+    const errors: string[] = [];
+    player.on('error', (e) => errors.push(e.error.code));
+    const bad = player.enqueue(F('garbage.mp3'));
+    const empty = player.enqueue(F('empty.mp3'));
+    const good = player.enqueue(F('sine-opus-48k.ogg'), { seek: 2.5 });
+    const badEnd = await bad.done;
+    expect(badEnd.reason).toBe('error');
+    expect(badEnd.error?.code).toMatch(/INVALID_INPUT|UNSUPPORTED_FORMAT|DECODE_FAILED/);
+    expect((await empty.done).reason).toBe('error');
+    expect((await good.done).reason).toBe('finished');
+    expect(errors.length).toBe(2);
+    expect(rx.rtp.length).toBeGreaterThan(20);
+  });
+
+  it('skips, stops, and settles every queued item', async () => {
+    const { player } = await setup();
+    const states: string[] = [];
+    player.on('stateChange', (_o, n) => states.push(n.status));
+    const first = player.enqueue(F('speech.ogg'));
+    const second = player.enqueue(F('sine-opus-48k.ogg'));
+    const third = player.enqueue(F('sine-vorbis.ogg'));
+    await new Promise<void>((r) => player.once('trackStart', () => r()));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(player.skip()).toBe(true);
+    const firstEnd: TrackEnd = await first.done;
+    expect(firstEnd.reason).toBe('skipped');
+    expect(firstEnd.playedSec).toBeGreaterThan(0.1);
+    expect(firstEnd.playedSec).toBeLessThan(3);
+    await new Promise<void>((r) => player.once('trackStart', () => r()));
+    player.pause();
+    expect(player.state.status).toBe('paused');
+    player.resume();
+    expect(player.state.status).toBe('playing');
+    player.stop();
+    expect((await second.done).reason).toBe('stopped');
+    expect((await third.done).reason).toBe('stopped');
+    expect(player.state.status).toBe('stopped');
+    expect(states).toContain('loading');
+    expect(states).toContain('playing');
+    expect(() => player.enqueue(F('speech.ogg'))).toThrow(expect.objectContaining({ code: 'PLAYER_STOPPED' }));
+  });
+
+  it('seeks within the current track and changes the volume at runtime', async () => {
+    const { player } = await setup();
+    const item = player.enqueue(F('speech.ogg'));
+    await new Promise<void>((r) => player.once('trackStart', () => r()));
+    player.volume = 0.5;
+    expect(player.volume).toBe(0.5);
+    expect(player.seek(7.5)).toBe(true);
+    const end = await item.done;
+    expect(end.reason).toBe('finished');
+    // Only ~1 s after the seek point plus what played before it.
+    expect(end.playedSec).toBeLessThan(3);
+    expect(() => player.seek(-1)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+
+  it('loops a track', async () => {
+    const { player } = await setup();
+    player.loop = 'track';
+    let ends = 0;
+    player.on('trackEnd', () => {
+      ends++;
+      if (ends === 2) player.stop();
+    });
+    const item = player.enqueue(F('sine-opus-48k.ogg'), { seek: 2.6 });
+    const end = await item.done;
+    expect(ends).toBeGreaterThanOrEqual(2);
+    expect(end.reason).toBe('stopped');
+  });
+});
