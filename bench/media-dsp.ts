@@ -42,6 +42,16 @@ const l96 = sine(440, 96_000, n96);
 const r96 = sine(660, 96_000, n96);
 const resampler96 = new Resampler({ inputRate: 96_000, outputRate: 48_000, channels: 2 });
 const framer441 = new PcmFramer({ sampleRate: 44_100, channels: 2, volume: 0.8 });
+const n48 = 48_000 * CHUNK_SECONDS;
+const l48 = sine(440, 48_000, n48);
+const r48 = sine(660, 48_000, n48);
+const framer48 = new PcmFramer({ sampleRate: 48_000, channels: 2 });
+const int48 = new Int16Array(n48 * 2);
+for (let i = 0; i < n48; i++) {
+  int48[2 * i] = Math.round(l48[i]! * 32767);
+  int48[2 * i + 1] = Math.round(r48[i]! * 32767);
+}
+const framer48i = new PcmFramer({ sampleRate: 48_000, channels: 2 });
 const surround = Array.from({ length: 6 }, (_, c) => sine(200 + 50 * c, 48_000, 4800));
 const framer51 = new PcmFramer({ sampleRate: 48_000, channels: 6 });
 const pcmFrames = frames(50);
@@ -67,6 +77,14 @@ const summary = await b.suite(
   b.add('framer 44.1k stereo (resample + gain + limiter + int16)', () => {
     framer441.push([left, right]);
     drain(framer441);
+  }),
+  b.add('framer 48k stereo float, volume 1 (no resampling)', () => {
+    framer48.push([l48, r48]);
+    drain(framer48);
+  }),
+  b.add('framer 48k stereo int16, volume 1 (no resampling)', () => {
+    framer48i.pushInterleavedInt16(int48);
+    drain(framer48i);
   }),
   b.add('framer 48k 5.1 downmix', () => {
     framer51.push(surround);

@@ -177,6 +177,19 @@ export class PcmFramer {
     const frames = samples.length / ch;
     for (let off = 0; off < frames; off += BLOCK) {
       const n = Math.min(BLOCK, frames - off);
+      if (ch === 2) {
+        // The common case (48 kHz stereo from an Opus or WAV source): straight to the queue while the limiter is idle.
+        const direct = this.resampler.passthrough ? this.emitInt16Stereo(samples, off, n) : 0;
+        if (direct === n) continue;
+        const dl = scratch[0] as Float32Array;
+        const dr = scratch[1] as Float32Array;
+        for (let i = 0, k = (off + direct) * 2; i < n - direct; i++, k += 2) {
+          dl[i] = (samples[k] as number) / 32768;
+          dr[i] = (samples[k + 1] as number) / 32768;
+        }
+        this.processBlock(scratch, 0, n - direct);
+        continue;
+      }
       for (let c = 0; c < ch; c++) {
         const dst = scratch[c] as Float32Array;
         let k = off * ch + c;
@@ -211,7 +224,9 @@ export class PcmFramer {
    * to {@link nextFrame} (nothing is dropped). Pushing again afterwards starts a new stream.
    */
   flush(): void {
-    this.emit(this.resampler.flush());
+    const out = this.resampler.output;
+    const count = this.resampler.flush();
+    this.emit(out[0] as Float32Array, (this.mix.mono ? out[0] : out[1]) as Float32Array, 0, count);
     const partial = (this.pendingEnd - this.pendingStart) % FRAME_VALUES;
     if (partial !== 0) {
       const pad = FRAME_VALUES - partial;
@@ -223,10 +238,9 @@ export class PcmFramer {
   }
 
   private processBlock(planar: readonly Float32Array[], offset: number, n: number): void {
-    let produced: number;
-    if (this.channels <= 2) {
-      produced = this.resampler.process(planar, offset, n);
-    } else {
+    let src: readonly Float32Array[] = planar;
+    let from = offset;
+    if (this.channels > 2) {
       const ml = this.mixBuf[0] as Float32Array;
       const mr = this.mixBuf[1] as Float32Array;
       ml.fill(0, 0, n);
@@ -236,16 +250,25 @@ export class PcmFramer {
         const gl = left[c] as number;
         const gr = right[c] as number;
         if (gl === 0 && gr === 0) continue;
-        const src = planar[c] as Float32Array;
+        const ch = planar[c] as Float32Array;
         for (let i = 0; i < n; i++) {
-          const x = src[offset + i] as number;
+          const x = ch[offset + i] as number;
           ml[i] = (ml[i] as number) + gl * x;
           mr[i] = (mr[i] as number) + gr * x;
         }
       }
-      produced = this.resampler.process(this.mixBuf, 0, n);
+      src = this.mixBuf;
+      from = 0;
     }
-    this.emit(produced);
+    const mono = this.mix.mono;
+    if (this.resampler.passthrough) {
+      // 48 kHz in: no filter and no copy, straight to gain + int16.
+      this.emit(src[0] as Float32Array, (mono ? src[0] : src[1]) as Float32Array, from, n);
+      return;
+    }
+    const produced = this.resampler.process(src, from, n);
+    const out = this.resampler.output;
+    this.emit(out[0] as Float32Array, (mono ? out[0] : out[1]) as Float32Array, 0, produced);
   }
 
   /** Makes room for `values` more Int16 values at the end of the queue (compacts first, grows only if needed). */
@@ -263,13 +286,43 @@ export class PcmFramer {
     }
   }
 
-  /** Gain, limiter and Int16 conversion of `count` resampled samples into the frame queue. */
-  private emit(count: number): void {
+  /**
+   * 48 kHz interleaved stereo Int16 frames `[from, from + n)` straight into the queue, scaled by the gain, for as long
+   * as no ramp or limiter is active and no sample would pass the ceiling.
+   *
+   * @returns Frames taken (the rest must go through {@link emit}). The result is bit-identical to that path:
+   * (x / 32768 · gain) · 32768 = x · gain exactly, as scaling by a power of two is exact.
+   */
+  private emitInt16Stereo(samples: Int16Array, from: number, n: number): number {
+    if (this.rampLeft !== 0 || this.holdLeft !== 0 || this.envelope !== 1) return 0;
+    this.reserve(n * 2);
+    const q = this.pending;
+    const g = this.gain;
+    let k = this.pendingEnd;
+    let j = from * 2;
+    const end = j + n * 2;
+    for (; j < end; j += 2) {
+      const vl = (samples[j] as number) * g;
+      const vr = (samples[j + 1] as number) * g;
+      if (vl > 32767 || vl < -32767 || vr > 32767 || vr < -32767) break;
+      q[k++] = Math.round(vl);
+      q[k++] = Math.round(vr);
+    }
+    const done = (k - this.pendingEnd) / 2;
+    this.pendingEnd = k;
+    this.produced += done;
+    return done;
+  }
+
+  /**
+   * Gain, limiter and Int16 conversion of `count` samples (`left[offset..]`, `right[offset..]`) into the frame queue.
+   *
+   * While no ramp, hold or gain reduction is active, a tight loop only scales and rounds; it leaves for the full
+   * per-sample limiter at the first sample that would pass the ceiling (same results, bit for bit).
+   */
+  private emit(left: Float32Array, right: Float32Array, offset: number, count: number): void {
     if (count === 0) return;
     this.reserve(count * 2);
-    const out = this.resampler.output;
-    const left = out[0] as Float32Array;
-    const right = (this.mix.mono ? out[0] : out[1]) as Float32Array;
     const q = this.pending;
     let k = this.pendingEnd;
     let gain = this.gain;
@@ -277,7 +330,21 @@ export class PcmFramer {
     let hold = this.holdLeft;
     let rampLeft = this.rampLeft;
     const step = this.gainStep;
-    for (let i = 0; i < count; i++) {
+    const end = offset + count;
+    let i = offset;
+    while (i < end) {
+      if (rampLeft === 0 && hold === 0 && env === 1) {
+        // Scaling by 32768 is exact, so x·(gain·32768) equals (x·gain)·32768 and |v| > 32767 is the limiter's test.
+        const g = gain * 32768;
+        for (; i < end; i++) {
+          const vl = (left[i] as number) * g;
+          const vr = (right[i] as number) * g;
+          if (vl > 32767 || vl < -32767 || vr > 32767 || vr < -32767) break;
+          q[k++] = Math.round(vl);
+          q[k++] = Math.round(vr);
+        }
+        if (i === end) break;
+      }
       if (rampLeft > 0) {
         gain += step;
         if (--rampLeft === 0) gain = this.targetGain;
@@ -307,6 +374,7 @@ export class PcmFramer {
       else if (sr < -32768) sr = -32768;
       q[k++] = sl;
       q[k++] = sr;
+      i++;
     }
     this.pendingEnd = k;
     this.gain = gain;

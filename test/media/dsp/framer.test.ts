@@ -194,6 +194,27 @@ describe('PcmFramer volume and limiter', () => {
     expect(Math.max(...tail)).toBeLessThanOrEqual(32_767);
   });
 
+  it('48 kHz Int16 and float pushes give identical frames, through ramps and limiter action', () => {
+    const ints = new PcmFramer({ sampleRate: 48_000, channels: 2, volume: 1 });
+    const floats = new PcmFramer({ sampleRate: 48_000, channels: 2, volume: 1 });
+    const n = FRAME_SAMPLES * 3;
+    for (const [round, volume] of [1, 1.8, 0.4].entries()) {
+      const src = new Int16Array(n * 2);
+      for (let i = 0; i < n; i++) {
+        src[2 * i] = Math.round(Math.sin(i * 0.05 + round) * 30_000);
+        src[2 * i + 1] = Math.round(Math.cos(i * 0.031) * 20_000);
+      }
+      src[2 * 100] = -32768; // full scale trips the limiter even at volume 1
+      const l = Float32Array.from({ length: n }, (_, i) => src[2 * i]! / 32768);
+      const r = Float32Array.from({ length: n }, (_, i) => src[2 * i + 1]! / 32768);
+      ints.pushInterleavedInt16(src);
+      floats.push([l, r]);
+      expect(drain(ints)).toEqual(drain(floats));
+      ints.volume = volume;
+      floats.volume = volume;
+    }
+  });
+
   it('an in-range signal passes bit-exact (the limiter does nothing)', () => {
     const framer = new PcmFramer({ sampleRate: 48_000, channels: 2 });
     const src = new Int16Array(FRAME_SAMPLES * 2);
