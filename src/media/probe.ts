@@ -1,0 +1,534 @@
+/**
+ * Probing by content, never by file name: which container and codec, rate, channels, duration, bitrate and tags,
+ * read from the first bytes (peeked, so decoding starts from the same reader without re-reading).
+ */
+import { KookRtpError } from '../errors.js';
+import { opusPacketSamples } from '../wire/opus/toc.js';
+import { OggDemuxer } from '../wire/ogg/demuxer.js';
+import { decodeOpusHead, isOpusHead, type OpusHead } from '../wire/ogg/opusHead.js';
+import { decodeOpusTags, isOpusTags } from '../wire/ogg/opusTags.js';
+import { decodeVorbisComments, vorbisCommentValue, type VorbisComments } from '../wire/ogg/vorbisComment.js';
+import { findMpegSync, parseVbrHeader, type MpegFrameHeader } from './decoders/mp3.js';
+import { isWav, readWavHeader, type WavFormat } from './decoders/wav.js';
+import { WebmDemuxer } from './decoders/webm.js';
+import { findFfmpeg } from './decoders/ffmpeg.js';
+import { openInput, type ByteReader, type TrackInput } from './input.js';
+import { opusBitrateForRoom } from './opus/encoder.js';
+
+/** Container names {@link probe} reports. */
+export type ContainerName = 'mp3' | 'wav' | 'flac' | 'ogg' | 'webm' | 'mp4' | 'adts' | 'asf' | 'aiff' | 'raw';
+/** Codec names {@link probe} reports. */
+export type CodecName = 'mp3' | 'mp2' | 'mp1' | 'pcm' | 'flac' | 'opus' | 'vorbis' | 'aac' | 'wma' | (string & {});
+
+/** What a track is and how it will be sent. */
+export interface TrackInfo {
+  readonly container: ContainerName;
+  readonly codec: CodecName;
+  /** Source sample rate in Hz (48000 for Opus, which always decodes at 48 kHz). */
+  readonly sampleRate: number;
+  readonly channels: number;
+  /** Seconds, when the header or a cheap look at the end says. */
+  readonly durationSec?: number;
+  /** Average bits/s of the audio stream, when known or estimated. */
+  readonly bitrate?: number;
+  readonly title?: string;
+  readonly artist?: string;
+  /** Passthrough: the source's Opus packets go out unchanged; transcode: decoded and re-encoded. */
+  readonly mode: 'passthrough' | 'transcode';
+  /** Which Opus encoder is used when transcoding (set by openTrack). */
+  readonly encoderBackend?: 'native' | 'opusscript';
+}
+
+/** The format of raw PCM input, which has no header to probe. */
+export interface RawPcmFormat {
+  readonly sampleRate: number;
+  readonly channels: number;
+  readonly sampleType: 's16le' | 'f32le';
+}
+
+/** Options for {@link probe}. */
+export interface ProbeOptions {
+  /** The Opus room bitrate, to decide passthrough vs transcode. Default 48000. */
+  readonly roomBitrate?: number;
+  /** A volume other than 1 forces transcoding. */
+  readonly volume?: number;
+  /** 'auto': pass Opus through when it fits the budget and volume is 1; 'never': always transcode; 'always': pass
+   *  Opus (stereo or mono, mapping family 0) through whatever its bitrate (for endpoints without a limit; on KOOK the
+   *  bitrate guard then delays packets rather than let the stream be kicked). */
+  readonly passthrough?: 'auto' | 'never' | 'always';
+  readonly rawPcm?: RawPcmFormat;
+  readonly signal?: AbortSignal;
+  readonly stallTimeoutMs?: number;
+}
+
+/** Internal: everything the decoder needs, beyond what {@link TrackInfo} shows. */
+export type ProbeDetail =
+  | { readonly kind: 'mp3'; readonly first: MpegFrameHeader }
+  | { readonly kind: 'wav'; readonly format: WavFormat }
+  | { readonly kind: 'raw'; readonly format: WavFormat }
+  | { readonly kind: 'flac' | 'ogg-flac'; readonly totalSamples: number }
+  | { readonly kind: 'ogg-vorbis' }
+  | { readonly kind: 'ogg-opus' | 'webm-opus'; readonly head: OpusHead; readonly packetBitrate?: number }
+  | { readonly kind: 'ffmpeg'; readonly what: string };
+
+/** Internal probe result: the public info (without `mode`) plus decoder details. */
+export interface ProbeResult {
+  readonly info: Omit<TrackInfo, 'mode'>;
+  readonly detail: ProbeDetail;
+}
+
+const PEEK = 64 * 1024;
+/** How much Opus to look at for a bitrate estimate: ~2 s of packets, capped in bytes. */
+const ESTIMATE_SAMPLES = 2 * 48000;
+const ESTIMATE_MAX_BYTES = 256 * 1024;
+
+const ascii = (b: Uint8Array, from: number, to: number): string => String.fromCharCode(...b.subarray(from, to));
+
+function hexStart(b: Uint8Array): string {
+  return Array.from(b.subarray(0, 8), (x) => x.toString(16).padStart(2, '0')).join(' ');
+}
+
+/** ID3v2 text frame: encoding byte then text. */
+function id3Text(b: Uint8Array): string {
+  const enc = b[0];
+  const body = b.subarray(1);
+  let s: string;
+  if (enc === 1 || enc === 2) {
+    let u = body;
+    let le = enc === 1;
+    if (u[0] === 0xff && u[1] === 0xfe) (le = true), (u = u.subarray(2));
+    else if (u[0] === 0xfe && u[1] === 0xff) (le = false), (u = u.subarray(2));
+    s = new TextDecoder(le ? 'utf-16le' : 'utf-16be').decode(u.subarray(0, u.length & ~1));
+  } else if (enc === 3) s = new TextDecoder().decode(body);
+  else s = new TextDecoder('latin1').decode(body);
+  return s.replace(/\0.*$/s, '').trim();
+}
+
+const synchsafe = (b: Uint8Array, o: number): number => ((b[o]! & 0x7f) << 21) | ((b[o + 1]! & 0x7f) << 14) | ((b[o + 2]! & 0x7f) << 7) | (b[o + 3]! & 0x7f);
+
+/**
+ * Consumes an ID3v2 tag (frame by frame, skipping pictures without buffering them), reading TIT2 and TPE1.
+ */
+async function readId3(reader: ByteReader): Promise<{ title?: string; artist?: string }> {
+  const h = await reader.read(10);
+  const major = h[3]!;
+  const flags = h[5]!;
+  const size = synchsafe(h, 6);
+  let left = size + (flags & 0x10 ? 10 : 0); // footer
+  const out: { title?: string; artist?: string } = {};
+  if (major < 3 || major > 4 || flags & 0x80) {
+    // v2.2 (3-char frame ids) or unsynchronised tags: not worth parsing, just skip them.
+    await reader.skip(left);
+    return out;
+  }
+  if (flags & 0x40) {
+    const ext = await reader.read(4);
+    const extSize = major === 4 ? synchsafe(ext, 0) - 4 : new DataView(ext.buffer, ext.byteOffset, 4).getUint32(0) ;
+    left -= 4 + (await reader.skip(Math.max(0, extSize)));
+  }
+  while (left >= 10) {
+    const fh = await reader.read(10);
+    left -= fh.length;
+    if (fh.length < 10 || fh[0] === 0) break; // padding
+    const id = ascii(fh, 0, 4);
+    const fsize = major === 4 ? synchsafe(fh, 4) : new DataView(fh.buffer, fh.byteOffset, 10).getUint32(4);
+    if (fsize > left) break;
+    if ((id === 'TIT2' || id === 'TPE1') && fsize <= 4096 && (fh[9]! & 0x0f) === 0) {
+      const body = await reader.read(fsize);
+      const text = id3Text(body);
+      if (text) out[id === 'TIT2' ? 'title' : 'artist'] = text;
+    } else await reader.skip(fsize);
+    left -= fsize;
+  }
+  await reader.skip(left);
+  return out;
+}
+
+function durationFromEstimate(size: number | undefined, start: number, bitrate: number): number | undefined {
+  return size !== undefined && bitrate > 0 ? ((size - start) * 8) / bitrate : undefined;
+}
+
+async function probeMp3(reader: ByteReader, tags: { title?: string; artist?: string }, afterId3: boolean): Promise<ProbeResult | null> {
+  const head = await reader.peek(PEEK);
+  // Without a tag to vouch for the file, insist on three consistent frames: random bytes rarely chain.
+  const sync = findMpegSync(head, afterId3 ? 2 : 3);
+  if (!sync || (!afterId3 && sync.offset > 4096)) return null;
+  if (sync.offset > 0) await reader.skip(sync.offset);
+  const h = sync.header;
+  const body = await reader.peek(h.frameLength);
+  const vbr = parseVbrHeader(body, 0, h);
+  let durationSec: number | undefined;
+  let bitrate: number | undefined = h.bitrate;
+  if (vbr?.frames) {
+    durationSec = (vbr.frames * h.samples) / h.sampleRate;
+    const bytes = vbr.bytes ?? (reader.size !== undefined ? reader.size - reader.position : undefined);
+    if (bytes !== undefined && durationSec > 0) bitrate = Math.round((bytes * 8) / durationSec);
+  } else durationSec = durationFromEstimate(reader.size, reader.position, h.bitrate);
+  return {
+    info: {
+      container: 'mp3',
+      codec: h.layer === 3 ? 'mp3' : h.layer === 2 ? 'mp2' : 'mp1',
+      sampleRate: h.sampleRate,
+      channels: h.channels,
+      ...(durationSec !== undefined ? { durationSec } : {}),
+      ...(bitrate !== undefined ? { bitrate } : {}),
+      ...tags,
+    },
+    detail: { kind: 'mp3', first: h },
+  };
+}
+
+function tagFields(c: VorbisComments | undefined): { title?: string; artist?: string } {
+  if (!c) return {};
+  const title = vorbisCommentValue(c, 'TITLE');
+  const artist = vorbisCommentValue(c, 'ARTIST');
+  return { ...(title ? { title } : {}), ...(artist ? { artist } : {}) };
+}
+
+/** FLAC metadata blocks starting at `o` (after "fLaC"). */
+function parseFlacMeta(b: Uint8Array, o: number): { sampleRate: number; channels: number; totalSamples: number; bits: number; tags?: VorbisComments } | null {
+  let info: { sampleRate: number; channels: number; totalSamples: number; bits: number } | undefined;
+  let tags: VorbisComments | undefined;
+  for (;;) {
+    if (o + 4 > b.length) break;
+    const type = b[o]! & 0x7f;
+    const last = (b[o]! & 0x80) !== 0;
+    const len = (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+    const body = b.subarray(o + 4, o + 4 + len);
+    if (type === 0 && body.length >= 18) {
+      const sampleRate = (body[10]! << 12) | (body[11]! << 4) | (body[12]! >> 4);
+      const channels = ((body[12]! >> 1) & 7) + 1;
+      const bits = (((body[12]! & 1) << 4) | (body[13]! >> 4)) + 1;
+      const totalSamples = (body[13]! & 0x0f) * 2 ** 32 + new DataView(body.buffer, body.byteOffset + 14, 4).getUint32(0);
+      info = { sampleRate, channels, totalSamples, bits };
+    } else if (type === 4 && body.length === len) {
+      try {
+        tags = decodeVorbisComments(body);
+      } catch {
+        // tags are optional; a broken comment block does not stop playback
+      }
+    }
+    o += 4 + len;
+    if (last) break;
+  }
+  if (!info || info.sampleRate === 0) return null;
+  return tags ? { ...info, tags } : info;
+}
+
+async function probeFlac(reader: ByteReader, tags: { title?: string; artist?: string }): Promise<ProbeResult> {
+  const b = await reader.peek(PEEK);
+  const meta = parseFlacMeta(b, 4);
+  if (!meta) throw new KookRtpError('INVALID_INPUT', 'FLAC file without a valid STREAMINFO block: corrupt or truncated');
+  return {
+    info: {
+      container: 'flac',
+      codec: 'flac',
+      sampleRate: meta.sampleRate,
+      channels: meta.channels,
+      ...(meta.totalSamples > 0 ? { durationSec: meta.totalSamples / meta.sampleRate } : {}),
+      ...(meta.totalSamples > 0 && reader.size !== undefined ? { bitrate: Math.round((reader.size * 8 * meta.sampleRate) / meta.totalSamples) } : {}),
+      ...tags,
+      ...tagFields(meta.tags),
+    },
+    detail: { kind: 'flac', totalSamples: meta.totalSamples },
+  };
+}
+
+/** Granule position of the last page of the first stream in `tail` (the last bytes of the file). */
+function lastGranule(tail: Uint8Array, serial: number | undefined): bigint | undefined {
+  for (let i = tail.length - 27; i >= 0; i--) {
+    if (tail[i] !== 0x4f || tail[i + 1] !== 0x67 || tail[i + 2] !== 0x67 || tail[i + 3] !== 0x53) continue;
+    const v = new DataView(tail.buffer, tail.byteOffset + i, 27);
+    const g = v.getBigInt64(6, true);
+    if (g >= 0n && (serial === undefined || v.getUint32(14, true) === serial)) return g;
+  }
+  return undefined;
+}
+
+/** Average bitrate of Opus packets covering the first ~2 s. */
+function packetBitrate(packets: readonly Uint8Array[]): number | undefined {
+  let bytes = 0;
+  let samples = 0;
+  for (const p of packets) {
+    try {
+      samples += opusPacketSamples(p);
+      bytes += p.length;
+    } catch {
+      // skip broken packets in the estimate; decoding reports them
+    }
+    if (samples >= ESTIMATE_SAMPLES) break;
+  }
+  return samples >= 9600 ? Math.round((bytes * 8 * 48000) / samples) : undefined;
+}
+
+async function probeOgg(reader: ByteReader): Promise<ProbeResult> {
+  const demux = new OggDemuxer();
+  let packets: Uint8Array[] = [];
+  let peeked = 0;
+  let want = PEEK;
+  let buf = await reader.peek(want);
+  packets = demux.push(buf).map((p) => p.data);
+  peeked = buf.length;
+  const first = packets[0];
+  if (!first) throw new KookRtpError('INVALID_INPUT', 'Ogg file without a complete first page: corrupt or truncated');
+  const tail = reader.canReadTail ? await reader.readTail(PEEK) : undefined;
+  if (isOpusHead(first)) {
+    let head: OpusHead;
+    try {
+      head = decodeOpusHead(first);
+    } catch (err) {
+      throw new KookRtpError('INVALID_INPUT', `Ogg/Opus header is invalid: ${(err as Error).message}`, { cause: err });
+    }
+    // Look a little further for the bitrate estimate (bounded).
+    while (packets.length < 102 && peeked === want && want < ESTIMATE_MAX_BYTES) {
+      want *= 2;
+      buf = await reader.peek(want);
+      const more = new OggDemuxer();
+      packets = more.push(buf).map((p) => p.data);
+      peeked = buf.length;
+    }
+    const tagsPacket = packets[1];
+    let tags: VorbisComments | undefined;
+    if (tagsPacket && isOpusTags(tagsPacket)) {
+      try {
+        tags = decodeOpusTags(tagsPacket);
+      } catch {
+        // optional
+      }
+    }
+    const g = tail ? lastGranule(tail, demux.serial) : undefined;
+    const durationSec = g !== undefined && g > BigInt(head.preSkip) ? Number(g - BigInt(head.preSkip)) / 48000 : undefined;
+    const est = packetBitrate(packets.slice(2));
+    const whole = durationSec && reader.size !== undefined ? Math.round((reader.size * 8) / durationSec) : undefined;
+    const bitrate = est !== undefined && whole !== undefined ? Math.max(est, whole) : (est ?? whole);
+    return {
+      info: {
+        container: 'ogg',
+        codec: 'opus',
+        sampleRate: 48000,
+        channels: head.channels,
+        ...(durationSec !== undefined ? { durationSec } : {}),
+        ...(bitrate !== undefined ? { bitrate } : {}),
+        ...tagFields(tags),
+      },
+      detail: { kind: 'ogg-opus', head, ...(bitrate !== undefined ? { packetBitrate: bitrate } : {}) },
+    };
+  }
+  if (first.length >= 30 && first[0] === 1 && ascii(first, 1, 7) === 'vorbis') {
+    const v = new DataView(first.buffer, first.byteOffset, first.byteLength);
+    const channels = first[11]!;
+    const sampleRate = v.getUint32(12, true);
+    const nominal = v.getInt32(20, true);
+    const tp = packets[1];
+    let tags: VorbisComments | undefined;
+    if (tp && tp[0] === 3 && ascii(tp, 1, 7) === 'vorbis') {
+      try {
+        tags = decodeVorbisComments(tp, 7);
+      } catch {
+        // optional
+      }
+    }
+    const g = tail ? lastGranule(tail, demux.serial) : undefined;
+    const durationSec = g !== undefined && sampleRate > 0 ? Number(g) / sampleRate : undefined;
+    return {
+      info: {
+        container: 'ogg',
+        codec: 'vorbis',
+        sampleRate,
+        channels,
+        ...(durationSec !== undefined ? { durationSec } : {}),
+        ...(nominal > 0 ? { bitrate: nominal } : {}),
+        ...tagFields(tags),
+      },
+      detail: { kind: 'ogg-vorbis' },
+    };
+  }
+  if (first.length >= 13 + 38 && first[0] === 0x7f && ascii(first, 1, 5) === 'FLAC') {
+    const meta = parseFlacMeta(first, 13);
+    if (!meta) throw new KookRtpError('INVALID_INPUT', 'Ogg/FLAC without a valid STREAMINFO block');
+    const tp = packets[1];
+    const tags = tp && (tp[0]! & 0x7f) === 4 ? parseFlacMeta(concatMeta(first, tp), 13)?.tags : undefined;
+    // ffmpeg's Ogg muxer leaves STREAMINFO's total at 0: the last granule position says it instead.
+    const g = meta.totalSamples > 0 || !tail ? undefined : lastGranule(tail, demux.serial);
+    const total = meta.totalSamples > 0 ? meta.totalSamples : g !== undefined ? Number(g) : 0;
+    return {
+      info: {
+        container: 'ogg',
+        codec: 'flac',
+        sampleRate: meta.sampleRate,
+        channels: meta.channels,
+        ...(total > 0 ? { durationSec: total / meta.sampleRate } : {}),
+        ...tagFields(tags),
+      },
+      detail: { kind: 'ogg-flac', totalSamples: meta.totalSamples },
+    };
+  }
+  const what = ascii(first, 0, 8).replace(/[^\x20-\x7e]/g, '?');
+  return ffmpegOr('ogg', `an Ogg stream of an unsupported codec (first packet "${what}")`);
+}
+
+/** Joins an Ogg/FLAC STREAMINFO packet with a following metadata packet so parseFlacMeta can walk both. */
+function concatMeta(first: Uint8Array, next: Uint8Array): Uint8Array {
+  const b = new Uint8Array(first.length + next.length);
+  b.set(first);
+  b[13] = b[13]! & 0x7f; // STREAMINFO is not the last block any more
+  b.set(next, first.length);
+  return b;
+}
+
+async function probeWebm(reader: ByteReader): Promise<ProbeResult> {
+  let want = PEEK;
+  for (;;) {
+    const b = await reader.peek(want);
+    const demux = new WebmDemuxer();
+    let packets: Uint8Array[];
+    try {
+      packets = demux.push(b).map((p) => p.data);
+    } catch (err) {
+      throw new KookRtpError('INVALID_INPUT', `WebM/Matroska header is invalid: ${(err as Error).message}`, { cause: err });
+    }
+    const track = demux.audioTrack;
+    const complete = b.length < want || want >= ESTIMATE_MAX_BYTES;
+    if (track && demux.sawCluster && (packets.length >= 100 || complete)) {
+      if (track.codecId !== 'A_OPUS') {
+        const codec = track.codecId.replace(/^A_/, '').toLowerCase();
+        return ffmpegOr('webm', `WebM/Matroska audio in ${track.codecId}`, codec);
+      }
+      let head: OpusHead;
+      try {
+        head = track.codecPrivate
+          ? decodeOpusHead(track.codecPrivate)
+          : { version: 1, channels: track.channels ?? 2, preSkip: 0, inputSampleRate: 48000, outputGain: 0, mappingFamily: 0 };
+      } catch (err) {
+        throw new KookRtpError('INVALID_INPUT', `WebM Opus CodecPrivate is invalid: ${(err as Error).message}`, { cause: err });
+      }
+      const bitrate = packetBitrate(packets) ?? (demux.durationSec && reader.size ? Math.round((reader.size * 8) / demux.durationSec) : undefined);
+      return {
+        info: {
+          container: 'webm',
+          codec: 'opus',
+          sampleRate: 48000,
+          channels: head.channels,
+          ...(demux.durationSec !== undefined ? { durationSec: demux.durationSec } : {}),
+          ...(bitrate !== undefined ? { bitrate } : {}),
+        },
+        detail: { kind: 'webm-opus', head, ...(bitrate !== undefined ? { packetBitrate: bitrate } : {}) },
+      };
+    }
+    if (complete) {
+      throw new KookRtpError(track ? 'INVALID_INPUT' : 'UNSUPPORTED_FORMAT', track ? 'WebM file ends before its first audio block: truncated' : 'WebM/Matroska file without an audio track');
+    }
+    want *= 2;
+  }
+}
+
+function ffmpegOr(container: ContainerName, what: string, codec: CodecName = 'unknown'): ProbeResult {
+  if (!findFfmpeg()) {
+    throw new KookRtpError('UNSUPPORTED_FORMAT', `detected ${what}, which kook-rtp cannot decode in-process and ffmpeg is not on the PATH: install ffmpeg, or convert to MP3, FLAC, WAV, Ogg (Opus/Vorbis/FLAC) or WebM/Opus`);
+  }
+  // Rate and channels are what ffmpeg is asked to output.
+  return { info: { container, codec, sampleRate: 48000, channels: 2 }, detail: { kind: 'ffmpeg', what } };
+}
+
+/** Sniffs containers we can only hand to ffmpeg. */
+function sniffOther(b: Uint8Array): ProbeResult | null {
+  if (b.length >= 12 && ascii(b, 4, 8) === 'ftyp') {
+    const s = new TextDecoder('latin1').decode(b.subarray(0, PEEK));
+    const codec = s.includes('mp4a') ? 'aac' : s.includes('alac') ? 'alac' : s.includes('Opus') ? 'opus' : 'unknown';
+    return ffmpegOr('mp4', `an MP4/M4A file (${codec === 'unknown' ? 'codec not identified' : codec.toUpperCase()})`, codec);
+  }
+  if (b.length >= 2 && b[0] === 0xff && (b[1]! & 0xf6) === 0xf0) return ffmpegOr('adts', 'an AAC (ADTS) stream', 'aac');
+  if (b.length >= 4 && b[0] === 0x30 && b[1] === 0x26 && b[2] === 0xb2 && b[3] === 0x75) return ffmpegOr('asf', 'a WMA/ASF file', 'wma');
+  if (b.length >= 12 && ascii(b, 0, 4) === 'FORM' && /^AIF[FC]$/.test(ascii(b, 8, 12))) return ffmpegOr('aiff', 'an AIFF file', 'pcm');
+  return null;
+}
+
+/**
+ * Probes an open reader. Consumes only what the decoder does not need (an ID3v2 tag, a WAV header, junk before
+ * the first MP3 frame); the rest is peeked.
+ *
+ * @throws {@link KookRtpError} `INVALID_INPUT` (empty, malformed header), `UNSUPPORTED_FORMAT` (unrecognised
+ *   content, or a format that needs ffmpeg when it is not installed), and the reader's errors.
+ */
+export async function probeReader(reader: ByteReader, options: Pick<ProbeOptions, 'rawPcm'> = {}): Promise<ProbeResult> {
+  let b = await reader.peek(16);
+  if (b.length === 0) throw new KookRtpError('INVALID_INPUT', `${reader.description} is empty (0 bytes): nothing to play`);
+  if (options.rawPcm) {
+    const { sampleRate, channels, sampleType } = options.rawPcm;
+    if (!(sampleRate >= 1000 && sampleRate <= 768000) || !(Number.isInteger(channels) && channels >= 1 && channels <= 8) || (sampleType !== 's16le' && sampleType !== 'f32le')) {
+      throw new KookRtpError('INVALID_ARGUMENT', `rawPcm format is invalid: ${JSON.stringify(options.rawPcm)}`);
+    }
+    const bits = sampleType === 's16le' ? 16 : 32;
+    const format: WavFormat = { sampleType: sampleType === 's16le' ? 'int' : 'float', bitsPerSample: bits, channels, sampleRate, blockAlign: (channels * bits) / 8, dataSize: undefined, extensible: false };
+    const durationSec = reader.size !== undefined ? reader.size / format.blockAlign / sampleRate : undefined;
+    return {
+      info: { container: 'raw', codec: 'pcm', sampleRate, channels, bitrate: sampleRate * channels * bits, ...(durationSec !== undefined ? { durationSec } : {}) },
+      detail: { kind: 'raw', format },
+    };
+  }
+  let tags: { title?: string; artist?: string } = {};
+  let id3 = false;
+  if (b.length >= 10 && ascii(b, 0, 3) === 'ID3' && b[3]! < 0xff && b[4]! < 0xff && !(b[6]! & 0x80)) {
+    tags = await readId3(reader);
+    id3 = true;
+    b = await reader.peek(16);
+    if (b.length === 0) throw new KookRtpError('INVALID_INPUT', `${reader.description} holds only an ID3 tag, no audio`);
+  }
+  if (ascii(b, 0, 4) === 'fLaC') return probeFlac(reader, tags);
+  if (!id3) {
+    if (isWav(b)) {
+      const format = await readWavHeader(reader);
+      const durationSec = format.dataSize !== undefined ? format.dataSize / format.blockAlign / format.sampleRate : undefined;
+      return {
+        info: { container: 'wav', codec: 'pcm', sampleRate: format.sampleRate, channels: format.channels, bitrate: format.sampleRate * format.blockAlign * 8, ...(durationSec !== undefined ? { durationSec } : {}) },
+        detail: { kind: 'wav', format },
+      };
+    }
+    if (ascii(b, 0, 4) === 'OggS') return probeOgg(reader);
+    if (b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) return probeWebm(reader);
+    const other = sniffOther(await reader.peek(PEEK));
+    if (other) return other;
+  }
+  const mp3 = await probeMp3(reader, tags, id3);
+  if (mp3) return mp3;
+  if (id3) {
+    const other = sniffOther(await reader.peek(PEEK));
+    if (other) return other;
+  }
+  throw new KookRtpError(
+    'UNSUPPORTED_FORMAT',
+    `${reader.description}: content not recognised (first bytes ${hexStart(b)}); supported: MP3, WAV, FLAC, Ogg (Opus/Vorbis/FLAC), WebM/Opus, raw PCM with rawPcm, others with ffmpeg installed`,
+  );
+}
+
+/**
+ * Decides passthrough vs transcode for a probed track.
+ * @param budget - the Opus bitrate the room allows (opusBitrateForRoom).
+ */
+export function chooseMode(detail: ProbeDetail, budget: number, options: Pick<ProbeOptions, 'volume' | 'passthrough'>): 'passthrough' | 'transcode' {
+  if (detail.kind !== 'ogg-opus' && detail.kind !== 'webm-opus') return 'transcode';
+  if (options.passthrough === 'never' || (options.volume ?? 1) !== 1) return 'transcode';
+  if (detail.head.mappingFamily !== 0 || detail.head.channels > 2) return 'transcode';
+  if (options.passthrough === 'always') return 'passthrough';
+  if (detail.packetBitrate === undefined) return 'transcode';
+  return detail.packetBitrate <= budget ? 'passthrough' : 'transcode';
+}
+
+/**
+ * Probes an input by content and says how it would be played.
+ *
+ * @param input - see {@link TrackInput}.
+ * @param options - room bitrate and volume (they decide passthrough), raw PCM format, cancellation.
+ * @returns the track's info.
+ * @throws {@link KookRtpError} as {@link openInput} and `INVALID_INPUT` / `UNSUPPORTED_FORMAT` for bad content.
+ */
+export async function probe(input: TrackInput, options: ProbeOptions = {}): Promise<TrackInfo> {
+  const reader = await openInput(input, { signal: options.signal, stallTimeoutMs: options.stallTimeoutMs });
+  try {
+    const r = await probeReader(reader, options.rawPcm ? { rawPcm: options.rawPcm } : {});
+    const mode = chooseMode(r.detail, opusBitrateForRoom(options.roomBitrate ?? 48000), options);
+    return { ...r.info, mode };
+  } finally {
+    await reader.close();
+  }
+}
