@@ -1,0 +1,437 @@
+/**
+ * The `kook-rtp` command line: `play`, `emulator`, `probe`, `sdp`.
+ *
+ * Exit status: 0 when every track played; 1 when a track failed or the far side closed the stream; 2 for a usage
+ * error; 130 after SIGINT. Errors are one line on stderr (`kook-rtp: CODE: message`), with the stack only under
+ * `--verbose`. The bot token is never printed.
+ */
+import { writeFile } from 'node:fs/promises';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { KookRtpError, isKookRtpError } from '../errors.js';
+import { createPlayer, type LoopMode, type Player, type TrackEnd, type QueueItem } from '../engine/player.js';
+import { createRtpSender, type RtpSender } from '../engine/sender.js';
+import type { SenderStats } from '../engine/stats.js';
+import { startKookEmulator, type KookEmulator } from '../emulator/kook/emulator.js';
+import type { KookStreamReport } from '../emulator/kook/stream.js';
+import { createVoiceSession, type VoiceSession } from '../kook/session.js';
+import { probe } from '../media/probe.js';
+import type { TrackInfo } from '../media/probe.js';
+import { createOggRecorder, createPcapRecorder, type PacketRecorder } from '../record/recorders.js';
+import type { PacketKind } from '../transport/transport.js';
+import { buildOpusSdp } from '../wire/sdp.js';
+import { CliOutput, outputMode } from './output.js';
+import { parseRtpUrl } from './target.js';
+
+const USAGE = `kook-rtp — stream audio files as RTP/Opus to KOOK voice channels or any RTP endpoint
+
+Usage:
+  kook-rtp play <input...> [options]     play files/URLs as one RTP stream
+  kook-rtp emulator [--port N] [--bitrate N] [--token T]
+  kook-rtp probe <input>                  print what an input holds (JSON)
+  kook-rtp sdp --to rtp://host:port[?rtcpport=N] [--ssrc N] [--pt N] [--rtcp-mux] [--bitrate N]
+
+Where play sends:
+  (no target)               the built-in KOOK emulator; prints its receiver report at the end
+  --channel ID              a KOOK voice channel (with --token or KOOK_TOKEN; --api-base URL)
+  --to rtp://host:port[?rtcpport=N]   any plain-RTP endpoint
+
+Play options:
+  --ssrc N  --pt N          SSRC and payload type (KOOK defaults 1111 / 111; KOOK's answer wins)
+  --bitrate N               room bitrate in bits/s (--to and the emulator; default 48000)
+  --rtcp-mux / --no-rtcp-mux  RTCP on the RTP port (RFC 5761)
+  --volume X                linear gain (1 = unchanged; anything else transcodes)
+  --loop [off|track|queue]  repeat (bare --loop = queue)
+  --seek S                  start the first input S seconds in
+  --passthrough MODE        auto (default) | never | always (Opus files sent unchanged even over budget)
+  --no-guard                disable the bitrate guard (to see the server's 120% rule bite)
+  --stats-json FILE         write the stats (schema in README) when done
+  --pcap FILE               write every packet sent as a libpcap file
+  --record FILE             write what was sent as Ogg/Opus
+  --quiet | --json | --verbose
+`;
+
+const PLAY_OPTIONS = {
+  to: { type: 'string' },
+  channel: { type: 'string' },
+  token: { type: 'string' },
+  'api-base': { type: 'string' },
+  password: { type: 'string' },
+  ssrc: { type: 'string' },
+  pt: { type: 'string' },
+  bitrate: { type: 'string' },
+  'rtcp-mux': { type: 'boolean' },
+  'no-rtcp-mux': { type: 'boolean' },
+  volume: { type: 'string' },
+  loop: { type: 'string' },
+  seek: { type: 'string' },
+  passthrough: { type: 'string' },
+  'no-guard': { type: 'boolean' },
+  'stats-json': { type: 'string' },
+  pcap: { type: 'string' },
+  record: { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+  port: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+type Flags = { [K in keyof typeof PLAY_OPTIONS]?: (typeof PLAY_OPTIONS)[K]['type'] extends 'string' ? string : boolean };
+
+/** Runs the CLI with `argv` (without node and the script); resolves with the exit status. */
+export async function runCli(argv: readonly string[], io: { stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream; isTty?: boolean } = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  let verbose = argv.includes('--verbose') || argv.includes('-v');
+  try {
+    const [command, ...rest] = argv;
+    // `--loop` may stand alone: give it its default value so parseArgs (which needs a value) accepts it.
+    const normalized = rest.flatMap((a, i) => (a === '--loop' && (rest[i + 1] === undefined || rest[i + 1]!.startsWith('-') || !['off', 'track', 'queue'].includes(rest[i + 1]!)) ? ['--loop=queue'] : [a]));
+    let parsed: { values: Flags; positionals: string[] };
+    try {
+      parsed = parseArgs({ args: normalized, options: PLAY_OPTIONS, allowPositionals: true, strict: true }) as { values: Flags; positionals: string[] };
+    } catch (err) {
+      throw new KookRtpError('USAGE', `${(err as Error).message} (see kook-rtp --help)`);
+    }
+    const { values: flags, positionals } = parsed;
+    verbose = flags.verbose ?? false;
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help' || flags.help) {
+      stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    }
+    switch (command) {
+      case 'play':
+        return await playCommand(positionals, flags, stdout, stderr, io.isTty ?? Boolean((stdout as NodeJS.WriteStream).isTTY));
+      case 'probe': {
+        if (positionals.length !== 1) throw new KookRtpError('USAGE', 'probe takes exactly one input');
+        const info = await probe(positionals[0]!, passthroughOption(flags.passthrough) === 'never' ? { passthrough: 'never' } : {});
+        stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+        return 0;
+      }
+      case 'sdp': {
+        if (!flags.to) throw new KookRtpError('USAGE', 'sdp needs --to rtp://host:port[?rtcpport=N]');
+        const t = parseRtpUrl(flags.to, muxFlag(flags));
+        stdout.write(
+          buildOpusSdp({
+            address: t.host,
+            port: t.port,
+            rtcpPort: t.rtcpPort,
+            rtcpMux: t.rtcpMux,
+            payloadType: intFlag(flags.pt, 'pt', 0, 127) ?? 111,
+            ssrc: intFlag(flags.ssrc, 'ssrc', 0, 0xffffffff) ?? 1111,
+            ...(flags.bitrate === undefined ? {} : { bitrate: intFlag(flags.bitrate, 'bitrate', 1000, 10_000_000)! }),
+          }),
+        );
+        return 0;
+      }
+      case 'emulator':
+        return await emulatorCommand(flags, stdout);
+      default:
+        throw new KookRtpError('USAGE', `unknown command "${command}" (play, emulator, probe, sdp)`);
+    }
+  } catch (err) {
+    stderr.write(`kook-rtp: ${describeError(err)}\n`);
+    if (verbose && err instanceof Error && err.stack) stderr.write(`${err.stack}\n`);
+    return isKookRtpError(err, 'USAGE') ? 2 : 1;
+  }
+}
+
+function describeError(err: unknown): string {
+  if (isKookRtpError(err)) return `${err.code}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+function intFlag(v: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new KookRtpError('USAGE', `--${name} must be an integer ${min}-${max}, found "${v}"`);
+  return n;
+}
+
+function numFlag(v: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) throw new KookRtpError('USAGE', `--${name} must be a number ${min}-${max}, found "${v}"`);
+  return n;
+}
+
+function muxFlag(flags: Flags): boolean | undefined {
+  if (flags['rtcp-mux'] && flags['no-rtcp-mux']) throw new KookRtpError('USAGE', '--rtcp-mux and --no-rtcp-mux together');
+  if (flags['rtcp-mux']) return true;
+  if (flags['no-rtcp-mux']) return false;
+  return undefined;
+}
+
+function passthroughOption(v: string | undefined): 'auto' | 'never' | 'always' {
+  if (v === undefined) return 'auto';
+  if (v === 'auto' || v === 'never' || v === 'always') return v;
+  throw new KookRtpError('USAGE', `--passthrough must be auto, never or always, found "${v}"`);
+}
+
+function loopOption(v: string | undefined): LoopMode {
+  if (v === undefined) return 'off';
+  if (v === 'off' || v === 'track' || v === 'queue') return v;
+  throw new KookRtpError('USAGE', `--loop must be off, track or queue, found "${v}"`);
+}
+
+interface TrackRecord {
+  readonly title: string;
+  reason?: TrackEnd['reason'];
+  playedSec?: number;
+  info?: TrackInfo;
+  error?: { code: string; message: string };
+}
+
+/** The `--stats-json` document; its schema is described in the README. */
+export interface StatsDocument {
+  readonly schema: 'kook-rtp/stats@1';
+  readonly target: {
+    readonly kind: 'emulator' | 'kook' | 'rtp';
+    readonly host: string;
+    readonly port: number;
+    readonly rtcpPort: number;
+    readonly rtcpMux: boolean;
+    readonly ssrc: number;
+    readonly payloadType: number;
+    readonly bitrate: number;
+  };
+  readonly tracks: readonly TrackRecord[];
+  readonly sender: SenderStats | undefined;
+  readonly streamClosed?: string;
+  readonly emulator?: KookStreamReport;
+}
+
+async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream, isTty: boolean): Promise<number> {
+  if (inputs.length === 0) throw new KookRtpError('USAGE', 'play needs at least one input file or URL');
+  if (flags.to && flags.channel) throw new KookRtpError('USAGE', 'give either --to or --channel, not both');
+  const out = new CliOutput(outputMode(flags, isTty), stdout);
+  const ssrc = intFlag(flags.ssrc, 'ssrc', 0, 0xffffffff);
+  const pt = intFlag(flags.pt, 'pt', 0, 127);
+  const bitrate = intFlag(flags.bitrate, 'bitrate', 6000, 10_000_000);
+  const volume = numFlag(flags.volume, 'volume', 0, 16) ?? 1;
+  const seek = numFlag(flags.seek, 'seek', 0, 1e7);
+  const loop = loopOption(flags.loop);
+  const passthrough = passthroughOption(flags.passthrough);
+  const mux = muxFlag(flags);
+  const guard = flags['no-guard'] ? { enabled: false } : {};
+
+  const recorders: PacketRecorder[] = [];
+  if (flags.pcap) recorders.push(createPcapRecorder(flags.pcap));
+  if (flags.record) recorders.push(createOggRecorder(flags.record));
+  let currentSender: () => RtpSender | undefined = () => undefined;
+  const onPacket =
+    recorders.length === 0
+      ? undefined
+      : (bytes: Uint8Array, kind: PacketKind, timeMs: number): void => {
+          const info = currentSender()?.transport?.info;
+          if (info === undefined) return;
+          const wall = performance.timeOrigin + timeMs;
+          for (const r of recorders) r.write(bytes, kind, wall, info);
+        };
+
+  let emulator: KookEmulator | undefined;
+  let session: VoiceSession | undefined;
+  let player: Player;
+  let target: StatsDocument['target'];
+  let streamClosed: string | undefined;
+  let interrupted = false;
+
+  if (flags.to) {
+    const t = parseRtpUrl(flags.to, mux);
+    const room = bitrate ?? 48000;
+    const sender = createRtpSender({
+      target: { host: t.host, port: t.port, rtcpPort: t.rtcpPort, rtcpMux: t.rtcpMux },
+      ...(ssrc === undefined ? {} : { ssrc }),
+      ...(pt === undefined ? {} : { payloadType: pt }),
+      roomBitrate: room,
+      guard,
+      ...(onPacket === undefined ? {} : { onPacket }),
+    });
+    currentSender = () => sender;
+    await sender.start();
+    player = createPlayer({ sender, roomBitrate: room, volume, loop });
+    target = { kind: 'rtp', host: t.host, port: t.port, rtcpPort: t.rtcpPort, rtcpMux: t.rtcpMux, ssrc: sender.stats().ssrc, payloadType: pt ?? 111, bitrate: room };
+  } else {
+    let token = flags.token ?? process.env['KOOK_TOKEN'];
+    let apiBase = flags['api-base'];
+    let channelId = flags.channel;
+    if (channelId === undefined) {
+      emulator = await startKookEmulator({ bitrate: bitrate ?? 48000 });
+      token = emulator.token;
+      apiBase = emulator.apiBase;
+      channelId = '1001';
+      out.info(`KOOK emulator at ${emulator.apiBase} (pass --channel ID --token T to stream to KOOK)`);
+    } else if (!token) {
+      throw new KookRtpError('USAGE', '--channel needs a bot token: --token T or the KOOK_TOKEN environment variable');
+    }
+    const s = createVoiceSession({
+      token,
+      ...(apiBase === undefined ? {} : { apiBase }),
+      channelId,
+      ...(ssrc === undefined ? {} : { audioSsrc: ssrc }),
+      ...(pt === undefined ? {} : { audioPt: pt }),
+      ...(mux === undefined ? {} : { rtcpMux: mux }),
+      ...(flags.password === undefined ? {} : { password: flags.password }),
+      sender: { guard, ...(onPacket === undefined ? {} : { onPacket }) },
+      player: { volume, loop },
+    });
+    session = s;
+    s.on('streamClosed', (e) => {
+      streamClosed = `${e.reason}: ${e.detail}`;
+      out.info(`the far side closed the stream (${streamClosed})`);
+      out.event('streamClosed', { reason: e.reason, detail: e.detail });
+    });
+    currentSender = () => s.sender;
+    const join = await s.join();
+    player = s.player;
+    target = { kind: emulator ? 'emulator' : 'kook', host: join.ip, port: join.port, rtcpPort: join.rtcpPort, rtcpMux: join.rtcpMux, ssrc: join.audioSsrc, payloadType: join.audioPt, bitrate: join.bitrate };
+  }
+  out.info(`→ rtp://${target.host}:${target.port}${target.rtcpMux ? ' (RTCP muxed)' : `?rtcpport=${target.rtcpPort}`} ssrc=${target.ssrc} pt=${target.payloadType} bitrate=${target.bitrate}`);
+  out.event('target', { ...target });
+
+  const onSignal = (): void => {
+    interrupted = true;
+    player.stop();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const records = new Map<number, TrackRecord>();
+  player.on('trackStart', ({ item, info }) => {
+    const r = records.get(item.id);
+    if (r) r.info = info;
+    out.trackStart(item, info);
+  });
+  player.on('trackEnd', (e) => {
+    const r = records.get(e.item.id) ?? { title: e.item.title };
+    r.reason = e.reason;
+    r.playedSec = Math.round(e.playedSec * 1000) / 1000;
+    if (e.error) r.error = { code: e.error.code, message: e.error.message };
+    records.set(e.item.id, r);
+    out.done();
+    out.trackEnd(e.item, e.reason, e.playedSec, r.error);
+  });
+  player.on('progress', (p) => out.progress(p));
+  player.on('error', () => {
+    // Reported through trackEnd; listening keeps the player from treating it as unheard.
+  });
+
+  const items: QueueItem[] = inputs.map((input, i) => {
+    const item = player.enqueue(input, {
+      ...(i === 0 && seek !== undefined ? { seek } : {}),
+      track: { passthrough },
+    });
+    records.set(item.id, { title: item.title });
+    return item;
+  });
+  await Promise.all(items.map((i) => i.done));
+  if (loop !== 'off') await player.drained();
+  out.done();
+
+  const senderStats = currentSender()?.stats();
+  let report: KookStreamReport | undefined;
+  if (session) await session.leave();
+  else await player.destroy();
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  for (const r of recorders) {
+    try {
+      await r.close();
+    } catch (err) {
+      stderr.write(`kook-rtp: ${describeError(err)}\n`);
+    }
+  }
+  if (emulator) {
+    const all = emulator.reports();
+    report = all[all.length - 1];
+    await emulator.close();
+  }
+
+  const tracks = [...records.values()];
+  const doc: StatsDocument = {
+    schema: 'kook-rtp/stats@1',
+    target,
+    tracks,
+    sender: senderStats,
+    ...(streamClosed === undefined ? {} : { streamClosed }),
+    ...(report === undefined ? {} : { emulator: report }),
+  };
+  if (flags['stats-json']) await writeFile(flags['stats-json'], `${JSON.stringify(doc, null, 2)}\n`);
+  if (report) {
+    if (out.mode === 'json') out.event('report', { report });
+    else if (out.mode !== 'quiet') stdout.write(`${formatReport(report)}\n`);
+  } else if (senderStats) {
+    out.info(`sent ${senderStats.packetsSent} packets, ${senderStats.bytes.rtp} RTP bytes, max 1 s bitrate ${senderStats.bitrate.maxBps} bps, lateness p99 ${senderStats.lateness.p99Ms.toFixed(2)} ms`);
+    out.event('stats', { sender: senderStats });
+  }
+
+  if (interrupted) return 130;
+  const failed = tracks.filter((t) => t.reason !== 'finished' && !(loop !== 'off' && t.reason === 'stopped'));
+  if (report?.kicked) {
+    stderr.write(`kook-rtp: the emulator closed the stream: 1 s bitrate ${report.kicked.windowBitrate} bps over the limit ${report.kicked.limit} bps\n`);
+    return 1;
+  }
+  if (streamClosed !== undefined) {
+    stderr.write(`kook-rtp: the far side closed the stream (${streamClosed})\n`);
+    return 1;
+  }
+  if (failed.length > 0) {
+    const first = failed[0]!;
+    const why = first.error ? `${first.error.code}: ${first.error.message}` : (first.reason ?? 'not played');
+    stderr.write(`kook-rtp: ${failed.length} of ${tracks.length} track(s) did not play; ${first.title}: ${why}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+/** The emulator's report as a short human-readable block. */
+export function formatReport(r: KookStreamReport): string {
+  const lines = [
+    'KOOK emulator report',
+    `  source            ${r.source ?? '-'}${r.rtcpMux ? ' (RTCP muxed)' : ` (RTCP from ${r.rtcpSource ?? '-'})`}`,
+    `  ssrc / pt         ${r.ssrc} / ${r.payloadType}   mismatches: ssrc ${r.ssrcMismatches}, pt ${r.ptMismatches}`,
+    `  packets           ${r.packets} (${r.bytes} bytes), lost ${r.lost}, duplicates ${r.duplicates}, out of order ${r.outOfOrder}`,
+    `  from other sockets ${r.droppedFromOtherSources} dropped`,
+    `  jitter            ${r.jitterMs.toFixed(3)} ms`,
+    `  bitrate           max 1 s ${r.maxBitrate1s} bps, mean ${Math.round(r.meanBitrate)} bps, room ${r.bitrate} bps (kick above ${Math.round(r.bitrate * r.killRatio)})`,
+    `  level             ${r.levelDbfs === null ? '-' : `${r.levelDbfs.toFixed(1)} dBFS`} (peak ${r.peakDbfs === null ? '-' : `${r.peakDbfs.toFixed(1)} dBFS`})`,
+    `  rtcp              ${JSON.stringify(r.rtcp)}`,
+    `  closed            ${r.closeReason ?? 'live'}${r.kicked ? ` — KICKED: ${JSON.stringify(r.kicked)}` : ''}${r.reclaimed ? ` — RECLAIMED: ${JSON.stringify(r.reclaimed)}` : ''}`,
+  ];
+  return lines.join('\n');
+}
+
+async function emulatorCommand(flags: Flags, stdout: NodeJS.WritableStream): Promise<number> {
+  const emulator = await startKookEmulator({
+    ...(flags.port === undefined ? {} : { port: intFlag(flags.port, 'port', 0, 65535)! }),
+    ...(flags.bitrate === undefined ? {} : { bitrate: intFlag(flags.bitrate, 'bitrate', 6000, 10_000_000)! }),
+    ...(flags.token === undefined ? {} : { token: flags.token }),
+  });
+  // The emulator's own token is a local test credential, not a KOOK secret: printing it is how it is used.
+  stdout.write(`${JSON.stringify({ apiBase: emulator.apiBase, token: emulator.token, channels: ['1001', '1002', '1003'] })}\n`);
+  emulator.on('closed', (e) => stdout.write(`${JSON.stringify({ type: 'streamClosed', ...e })}\n`));
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await emulator.close();
+  return 0;
+}
+
+const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/bin/kook-rtp.js') || process.argv[1]?.endsWith('/cli/main.ts') || process.argv[1]?.endsWith('/cli/main.js');
+if (isMain) {
+  process.on('unhandledRejection', (err) => {
+    process.stderr.write(`kook-rtp: internal error: ${describeError(err)}\n`);
+  });
+  runCli(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+      // Give stdout a turn to flush, then leave even if a stray handle (a socket in TIME_WAIT, a timer) lingers.
+      setTimeout(() => process.exit(code), 50).unref();
+    },
+    (err: unknown) => {
+      process.stderr.write(`kook-rtp: ${describeError(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,152 @@
+import { spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { runCli, type StatsDocument } from '../../src/cli/main.js';
+import { parseRtpUrl } from '../../src/cli/target.js';
+import { formatTime, progressLine } from '../../src/cli/output.js';
+import { probe } from '../../src/media/probe.js';
+import { decodePcap } from '../../src/wire/pcap/pcap.js';
+import { isRtcp } from '../../src/wire/demux.js';
+
+const F = (name: string): string => new URL(`../../fixtures/media/${name}`, import.meta.url).pathname;
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await runCli(args, { stdout, stderr, isTty: false });
+  return { code, out, err };
+}
+
+describe('parseRtpUrl', () => {
+  it.each([
+    { url: 'rtp://127.0.0.1:5004', mux: undefined, expected: { host: '127.0.0.1', port: 5004, rtcpPort: 5005, rtcpMux: false } },
+    { url: 'rtp://127.0.0.1:5004?rtcpport=6000', mux: undefined, expected: { host: '127.0.0.1', port: 5004, rtcpPort: 6000, rtcpMux: false } },
+    { url: 'rtp://127.0.0.1:5004', mux: true, expected: { host: '127.0.0.1', port: 5004, rtcpPort: 5004, rtcpMux: true } },
+    { url: 'rtp://[::1]:5004?rtcpport=5004', mux: undefined, expected: { host: '::1', port: 5004, rtcpPort: 5004, rtcpMux: true } },
+  ])('parses $url', ({ url, mux, expected }) => {
+    expect(parseRtpUrl(url, mux)).toEqual(expected);
+  });
+
+  it.each(['http://x:1', 'rtp://host', 'rtp://h:70000', 'rtp://h:5004?rtcpport=0', 'not a url', 'rtp://h:65535'])('rejects %s with USAGE', (url) => {
+    expect(() => parseRtpUrl(url)).toThrow(expect.objectContaining({ code: 'USAGE' }));
+  });
+});
+
+describe('output helpers', () => {
+  it('formats time and the progress line', () => {
+    expect(formatTime(0)).toBe('0:00');
+    expect(formatTime(75.9)).toBe('1:15');
+    expect(formatTime(3725)).toBe('1:02:05');
+    expect(progressLine({ positionSec: 30, durationSec: 60, bitrateBps: 46000, limitBps: 48000, title: 't' }, 10)).toBe(
+      '[#####.....] 0:30/1:00  46.0/48.0 kbps (96%)  t',
+    );
+  });
+});
+
+describe('kook-rtp CLI', () => {
+  it('plays into the built-in emulator and prints its report; writes --stats-json', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kook-rtp-cli-'));
+    const statsFile = join(dir, 'stats.json');
+    const r = await run(['play', F('sine-s16-44k.wav'), F('sine-opus-48k.ogg'), '--seek', '0.2', '--stats-json', statsFile]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('KOOK emulator report');
+    expect(r.out).toMatch(/lost 0,/);
+    const doc = JSON.parse(readFileSync(statsFile, 'utf8')) as StatsDocument;
+    expect(doc.schema).toBe('kook-rtp/stats@1');
+    expect(doc.target.kind).toBe('emulator');
+    expect(doc.tracks.map((t) => t.reason)).toEqual(['finished', 'finished']);
+    expect(doc.emulator?.lost).toBe(0);
+    expect(doc.emulator?.droppedFromOtherSources).toBe(0);
+    expect(doc.emulator?.kicked).toBeUndefined();
+    expect(doc.emulator?.packets).toBe(doc.sender?.packetsSent);
+    // The guard held the room's rate as the emulator measured it (RTP bytes, any 1 s window).
+    expect(doc.emulator!.maxBitrate1s).toBeLessThanOrEqual(doc.target.bitrate * 1.2);
+  });
+
+  it('exits 1 with a one-line reason when a track fails, and still plays the rest', async () => {
+    const r = await run(['play', F('garbage.mp3'), F('sine-s16-44k.wav'), '--quiet']);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    const lines = r.err.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^kook-rtp: 1 of 2 track\(s\) did not play; .*garbage\.mp3: (INVALID_INPUT|UNSUPPORTED_FORMAT)/);
+  });
+
+  it('exits 2 on usage errors', async () => {
+    expect((await run(['play'])).code).toBe(2);
+    expect((await run(['play', 'x', '--bogus'])).code).toBe(2);
+    expect((await run(['frobnicate'])).code).toBe(2);
+    const r = await run(['play', F('sine-s16-44k.wav'), '--channel', '1', '--to', 'rtp://127.0.0.1:9']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^kook-rtp: USAGE: /);
+  });
+
+  it('pushes to a plain RTP endpoint with --to, writing --pcap and --record files that match what was sent', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kook-rtp-cli-'));
+    const rtp = createSocket('udp4');
+    const rtcp = createSocket('udp4');
+    const got: Buffer[] = [];
+    let rtcpCount = 0;
+    rtp.on('message', (m) => got.push(m));
+    rtcp.on('message', (m) => {
+      if (isRtcp(m)) rtcpCount++;
+    });
+    await new Promise<void>((r) => rtp.bind(0, '127.0.0.1', r));
+    await new Promise<void>((r) => rtcp.bind(0, '127.0.0.1', r));
+    const rtpPort = rtp.address().port;
+    const url = `rtp://127.0.0.1:${rtpPort}?rtcpport=${rtcp.address().port}`;
+    const pcap = join(dir, 'out.pcap');
+    const ogg = join(dir, 'out.ogg');
+    const r = await run(['play', F('sine-opus-48k.ogg'), '--seek', '2', '--to', url, '--ssrc', '77', '--pt', '100', '--pcap', pcap, '--record', ogg, '--json']);
+    await new Promise((res) => setTimeout(res, 100));
+    rtp.close();
+    rtcp.close();
+    expect(r.code).toBe(0);
+    const events = r.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    expect(events.map((e) => e.type)).toContain('trackEnd');
+    expect(got.length).toBeGreaterThan(40);
+    expect(rtcpCount).toBeGreaterThanOrEqual(2); // SR at the start and the BYE
+    expect(got.every((m) => (m[1]! & 0x7f) === 100 && m.readUInt32BE(8) === 77)).toBe(true);
+    const file = decodePcap(readFileSync(pcap));
+    const rtpRecords = file.records.filter((rec) => rec.dst.port === rtpPort);
+    expect(rtpRecords.length).toBe(got.length);
+    rtpRecords.forEach((rec, i) => expect(Buffer.from(rec.payload).equals(got[i]!)).toBe(true));
+    expect(file.records.some((rec) => rec.dst.port !== rtpPort)).toBe(true);
+    const info = await probe(ogg);
+    expect(info.container).toBe('ogg');
+    expect(info.codec).toBe('opus');
+  });
+
+  it('prints an SDP for --to', async () => {
+    const r = await run(['sdp', '--to', 'rtp://127.0.0.1:5004?rtcpport=5005', '--ssrc', '1111', '--pt', '111']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('m=audio 5004 RTP/AVP 111\r\n');
+    expect(r.out).toContain('a=rtcp:5005\r\n');
+  });
+
+  it('probes an input as JSON', async () => {
+    const r = await run(['probe', F('sine-mono-22k-id3.mp3')]);
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.out) as { container: string; sampleRate: number; channels: number };
+    expect(info).toMatchObject({ container: 'mp3', sampleRate: 22050, channels: 1 });
+  });
+
+  it('as a process: exit status and no stack trace without --verbose', () => {
+    const bad = spawnSync(process.execPath, [join(ROOT, 'bin/kook-rtp.js'), 'play', F('empty.mp3'), '--quiet'], { encoding: 'utf8', timeout: 60_000 });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+    const usage = spawnSync(process.execPath, [join(ROOT, 'bin/kook-rtp.js'), 'play'], { encoding: 'utf8', timeout: 60_000 });
+    expect(usage.status).toBe(2);
+  });
+});
