@@ -17,6 +17,7 @@ import type { TrackInput } from '../media/input.js';
 import { createOpusDecoder, type OpusFrameDecoder } from '../media/opus/decoder.js';
 import type { TrackInfo } from '../media/probe.js';
 import { openTrack, type Track, type TrackOptions } from '../media/track.js';
+import type { ModerationEvent } from '../services/moderate.js';
 import type { RtpSender } from './sender.js';
 import type { BitrateAdviceEvent, ProgressEvent, SenderStats } from './stats.js';
 
@@ -86,6 +87,8 @@ export interface PlayerEvents {
   progress: [event: PlayerProgress];
   /** The queue ran dry. */
   idle: [];
+  /** A moderation verdict on what this player sends (see `moderatePlayer`). */
+  moderation: [event: ModerationEvent];
 }
 
 /** A sink for what the player sends, as PCM (the moderation tap). */
@@ -146,7 +149,7 @@ export class Player extends EventEmitter<PlayerEvents> {
   #sender: RtpSender;
   readonly #roomBitrate: number;
   readonly #open: (input: TrackInput, options: TrackOptions) => Promise<Track>;
-  readonly #tap: PcmTap | undefined;
+  #tap: PcmTap | undefined;
   #tapDecoder: OpusFrameDecoder | undefined;
   #queue: Entry[] = [];
   #history: Entry[] = [];
@@ -212,6 +215,11 @@ export class Player extends EventEmitter<PlayerEvents> {
     this.#volume = checkVolume(v);
     const track = this.#current?.track;
     if (track !== undefined) track.volume = this.#volume;
+  }
+
+  /** Sets (or removes) the PCM tap that receives every frame sent, decoded back from the Opus. */
+  setTap(tap: PcmTap | undefined): void {
+    this.#tap = tap;
   }
 
   /** Loop mode; takes effect when the current track ends. */
@@ -541,12 +549,12 @@ export class Player extends EventEmitter<PlayerEvents> {
 
   /** The track's frames, counted for the position and copied to the tap. */
   async *#frames(track: Track, current: Current): AsyncGenerator<OpusFrame> {
-    const tap = this.#tap;
-    if (tap !== undefined) this.#tapDecoder ??= createOpusDecoder();
     for await (const frame of track) {
       current.samples += frame.samples;
-      if (tap !== undefined && this.#tapDecoder !== undefined) {
+      const tap = this.#tap;
+      if (tap !== undefined) {
         try {
+          this.#tapDecoder ??= createOpusDecoder();
           tap.writePcm(this.#tapDecoder.decode(frame.data));
         } catch {
           // A tap must never break playback; the tap reports its own errors.
