@@ -20,11 +20,11 @@
  * - Level: the Opus payloads are decoded (48 kHz stereo) and measured as RMS and peak in dBFS, full scale 32768:
  *   a full-scale square wave is 0 dBFS, a full-scale sine -3.01 dBFS.
  */
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { join as joinPath } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createOpusDecoder, type OpusFrameDecoder } from '../../media/opus/decoder.js';
+import { bindUdpListener, type UdpListener, type UdpPeer } from '../../transport/listener.js';
 import { classifyPacket } from '../../wire/demux.js';
 import { dlsrFromMs, ntpMiddle32 } from '../../wire/ntp.js';
 import { decodeCompound, encodeCompound, validateCompound, type RtcpPacket } from '../../wire/rtcp/compound.js';
@@ -197,7 +197,7 @@ export interface KookMediaEndpointConfig {
 const LEVEL_FLOOR_DBFS = -120;
 const MAX_RECORDED_MISMATCHES = 16;
 
-function endpointOf(r: RemoteInfo): string {
+function endpointOf(r: UdpPeer): string {
   return isIPv6(r.address) ? `[${r.address}]:${r.port}` : `${r.address}:${r.port}`;
 }
 
@@ -217,8 +217,8 @@ export class KookMediaEndpoint {
   readonly #receiverSsrc: number;
   readonly #stats = new ReceiverStatistics({ clockRate: 48_000 });
   #bitrate: number;
-  #rtp: Socket | undefined;
-  #rtcpSock: Socket | undefined;
+  #rtp: UdpListener | undefined;
+  #rtcpSock: UdpListener | undefined;
   #port = 0;
   #rtcpPort = 0;
   #source: string | null = null;
@@ -307,13 +307,13 @@ export class KookMediaEndpoint {
   /** Binds the socket(s), opens the WAV and arms the idle timer. */
   async start(): Promise<void> {
     const type = isIPv6(this.#cfg.host) ? 'udp6' : 'udp4';
-    this.#rtp = await bindSocket(type, this.#cfg.host, (msg, r) => this.#onRtpPort(msg, r));
-    this.#port = this.#rtp.address().port;
+    this.#rtp = await bindUdpListener(type, this.#cfg.host, (msg, r) => this.#onRtpPort(msg, r));
+    this.#port = this.#rtp.port;
     if (this.#cfg.rtcpMux) {
       this.#rtcpPort = this.#port;
     } else {
-      this.#rtcpSock = await bindSocket(type, this.#cfg.host, (msg, r) => this.#onRtcpPort(msg, r));
-      this.#rtcpPort = this.#rtcpSock.address().port;
+      this.#rtcpSock = await bindUdpListener(type, this.#cfg.host, (msg, r) => this.#onRtcpPort(msg, r));
+      this.#rtcpPort = this.#rtcpSock.port;
     }
     if (this.#cfg.decodeAudio) {
       this.#decoder = createOpusDecoder();
@@ -356,13 +356,8 @@ export class KookMediaEndpoint {
   async #finish(reason: KookStreamCloseReason): Promise<KookStreamReport> {
     this.#live = false;
     clearTimeout(this.#idleTimer);
-    for (const s of [this.#rtp, this.#rtcpSock]) {
-      try {
-        s?.close();
-      } catch {
-        // already closed
-      }
-    }
+    this.#rtp?.close();
+    this.#rtcpSock?.close();
     let wavPath: string | null = null;
     if (this.#wav !== undefined) {
       try {
@@ -405,7 +400,7 @@ export class KookMediaEndpoint {
   }
 
   /** First-source binding; returns false (and counts) for a datagram from anyone else. */
-  #admit(r: RemoteInfo, which: 'rtp' | 'rtcp'): boolean {
+  #admit(r: UdpPeer, which: 'rtp' | 'rtcp'): boolean {
     const from = endpointOf(r);
     const bound = which === 'rtp' ? this.#source : this.#rtcpSource;
     if (bound === null) {
@@ -419,7 +414,7 @@ export class KookMediaEndpoint {
     return false;
   }
 
-  #onRtpPort(msg: Buffer, r: RemoteInfo): void {
+  #onRtpPort(msg: Buffer, r: UdpPeer): void {
     if (!this.#live || !this.#admit(r, 'rtp')) return;
     const kind = classifyPacket(msg);
     if (kind === 'rtcp') {
@@ -434,7 +429,7 @@ export class KookMediaEndpoint {
     this.#onRtp(msg);
   }
 
-  #onRtcpPort(msg: Buffer, r: RemoteInfo): void {
+  #onRtcpPort(msg: Buffer, r: UdpPeer): void {
     if (!this.#live || !this.#admit(r, 'rtcp')) return;
     this.#onRtcp(msg, r, this.#rtcpSock);
   }
@@ -556,7 +551,7 @@ export class KookMediaEndpoint {
     this.#wav?.write(pcm);
   }
 
-  #onRtcp(msg: Buffer, r: RemoteInfo, socket: Socket | undefined): void {
+  #onRtcp(msg: Buffer, r: UdpPeer, socket: UdpListener | undefined): void {
     let packets: RtcpPacket[];
     try {
       packets = decodeCompound(msg, { strict: false });
@@ -599,7 +594,7 @@ export class KookMediaEndpoint {
   }
 
   /** Sends RR + SDES to the SR's source. */
-  #answer(senderSsrc: number, to: RemoteInfo, socket: Socket): void {
+  #answer(senderSsrc: number, to: UdpPeer, socket: UdpListener): void {
     const sr = this.#lastSr;
     const lsr = sr?.middle ?? 0;
     const dlsr = sr === undefined ? 0 : dlsrFromMs(performance.now() - sr.arrival);
@@ -608,13 +603,9 @@ export class KookMediaEndpoint {
       { type: 'rr', ssrc: this.#receiverSsrc, reports: [block] },
       { type: 'sdes', chunks: [{ source: this.#receiverSsrc, items: [{ type: 1, text: `kook-emulator@${this.#cfg.host}` }] }] },
     ]);
-    try {
-      socket.send(bytes, to.port, to.address, (err) => {
-        if (err === null || err === undefined) this.#rtcp.rrsSent++;
-      });
-    } catch {
-      // socket closed between the SR and the answer
-    }
+    socket.sendTo(bytes, to, (err) => {
+      if (err === null) this.#rtcp.rrsSent++;
+    });
   }
 
   #snapshot(reason: KookStreamCloseReason | null, endedAt: number | null, wavPath: string | null = null): KookStreamReport {
@@ -672,17 +663,3 @@ export class KookMediaEndpoint {
   }
 }
 
-function bindSocket(type: 'udp4' | 'udp6', host: string, onMessage: (msg: Buffer, r: RemoteInfo) => void): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket(type);
-    const onError = (err: Error): void => reject(err);
-    socket.once('error', onError);
-    socket.on('message', onMessage);
-    socket.bind(0, host, () => {
-      socket.off('error', onError);
-      // After binding, errors (e.g. ICMP on send) must not crash the emulator.
-      socket.on('error', () => undefined);
-      resolve(socket);
-    });
-  });
-}
