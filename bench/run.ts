@@ -28,6 +28,7 @@ const steps: Step[] = [
   { name: 'wire', args: ['bench/wire.ts', ...(quick ? ['--quick'] : [])], quick: true },
   { name: 'media-dsp', args: ['bench/media-dsp.ts'], quick: false },
   { name: 'media', args: ['bench/media.ts'], quick: false },
+  { name: 'memory', args: ['bench/memory.ts', ...(quick ? ['--minutes', '10'] : [])], quick: false },
   { name: 'engine', args: ['bench/engine.ts', ...(quick ? ['--quick', '--seconds', '2', '--streams', '1,50'] : [])], quick: true },
   { name: 'compare', args: ['bench/compare.ts', ...(quick ? ['--quick', '--seconds', '10'] : [])], quick: true },
 ];
