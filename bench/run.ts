@@ -5,6 +5,7 @@
  * - wire: RTP/RTCP encode and decode, packets/s (bench/wire.ts)
  * - media-dsp: resampler, framer, Opus encode, x real time (bench/media-dsp.ts; full run only)
  * - media: file to Opus frames per format, x real time, with ffmpeg's figure beside it (bench/media.ts; full run only)
+ * - memory: a two-hour track through openTrack, heap and RSS every ten minutes (bench/memory.ts; full run only)
  * - engine: 1 to 1000 concurrent paced streams: lateness p99, CPU and memory per stream (bench/engine.ts)
  * - compare: kook-rtp against the reference `ffmpeg -re ... -f rtp` side by side, writing bench/results.json,
  *   bench/results.md and bench/bitrate.svg (bench/compare.ts)
