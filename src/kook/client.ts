@@ -531,7 +531,13 @@ export function createKookClient(options: KookClientOptions): KookClient {
     if (opts.rtcpMux !== undefined) body['rtcp_mux'] = opts.rtcpMux;
     if (opts.password !== undefined) body['password'] = opts.password;
     const data = await call({ method: 'POST', endpoint: 'voice/join', body, retry: 'unsent-only', signal: opts.signal });
-    return parseJoin(data);
+    try {
+      return parseJoin(data);
+    } catch (err) {
+      // parseJoin quotes the offending value: a server that echoes the token in a field must not get it into the error.
+      if (err instanceof KookRtpError) throw new KookRtpError(err.code, redact(err.message, secrets));
+      throw err;
+    }
   };
 
   const client: KookClient = {
@@ -615,10 +621,21 @@ function checkChannelId(channelId: unknown): void {
 }
 
 function invalidAnswer(field: string, expected: string, found: unknown): KookRtpError {
-  return new KookRtpError(
-    'VALIDATION_FAILED',
-    `KOOK voice/join answered ${field} = ${JSON.stringify(found) ?? String(found)}, expected ${expected}; the API may have changed`,
-  );
+  return new KookRtpError('VALIDATION_FAILED', `KOOK voice/join answered ${field} = ${describeValue(found)}, expected ${expected}; the API may have changed`);
+}
+
+/**
+ * A short description of an answer value for an error message. Never throws: `JSON.stringify` does on bigints and
+ * cycles (and `String` on null-prototype objects), and an error built while reporting bad input must not fail itself.
+ */
+function describeValue(v: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? typeof v;
+  } catch {
+    text = typeof v === 'bigint' ? `${v.toString()}n` : `(${typeof v})`;
+  }
+  return text.length > 80 ? `${text.slice(0, 80)}...` : text;
 }
 
 /** Accepts an integer sent as a number or a decimal string (KOOK's own example sends rtcp_port as a string). */

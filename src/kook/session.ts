@@ -75,12 +75,16 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   #rejoins = 0;
   #handlingClose = false;
   readonly #signalHandler = (signal: NodeJS.Signals): void => {
-    void this.leave().finally(() => {
-      process.off('SIGINT', this.#signalHandler);
-      process.off('SIGTERM', this.#signalHandler);
-      // With our handler gone, re-raising the signal lets any other handler or the default action run.
-      process.kill(process.pid, signal);
-    });
+    // leave() is meant never to reject, but a player or socket failing to close must not turn the signal into an
+    // unhandled rejection: the signal is re-raised whatever happened.
+    void this.leave()
+      .catch((err: unknown) => this.#emitError(err))
+      .finally(() => {
+        process.off('SIGINT', this.#signalHandler);
+        process.off('SIGTERM', this.#signalHandler);
+        // With our handler gone, re-raising the signal lets any other handler or the default action run.
+        process.kill(process.pid, signal);
+      });
   };
 
   constructor(options: VoiceSessionOptions) {
@@ -201,14 +205,19 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     const every = this.#opts.keepAliveMs ?? 45_000;
     if (every <= 0) return;
     this.#keepAlive = setInterval(() => {
-      this.#client.keepAlive(this.#opts.channelId).then(
-        () => this.emit('keepAlive'),
-        (err: unknown) => {
-          // KOOK answers a business error when the address is gone; network trouble is only reported.
-          if (isKookRtpError(err, 'KOOK_API')) void this.#farSideClosed('reclaimed', `keep-alive refused: ${err.message}`);
-          else this.#emitError(err);
-        },
-      );
+      this.#client
+        .keepAlive(this.#opts.channelId)
+        .then(
+          () => this.emit('keepAlive'),
+          (err: unknown) => {
+            // KOOK answers a business error when the address is gone; network trouble is only reported.
+            if (isKookRtpError(err, 'KOOK_API')) void this.#farSideClosed('reclaimed', `keep-alive refused: ${err.message}`);
+            else this.#emitError(err);
+          },
+        )
+        .catch(() => {
+          // A throwing 'keepAlive' or 'error' listener: user code, but not worth an unhandled rejection every 45 s.
+        });
     }, every);
     this.#keepAlive.unref();
   }

@@ -143,8 +143,12 @@ export function tupuRiskLevel(slices: readonly TupuSlice[]): RiskLevel {
   return sawLabel ? level : 'REVIEW';
 }
 
-/** Parses a verified Tupu callback (the object inside `json`). @returns undefined for an unrecognised shape */
-export function parseTupuCallback(inner: Record<string, unknown>): TupuCallbackEvent | undefined {
+/**
+ * Parses a verified Tupu callback (the object inside `json`).
+ * @returns undefined for an unrecognised shape, including anything that is not a plain object
+ */
+export function parseTupuCallback(inner: unknown): TupuCallbackEvent | undefined {
+  if (!isObject(inner)) return undefined;
   if (str(inner.status) === 'end') {
     return { provider: 'tupu', kind: 'end', requestId: str(inner.requestId), code: num(inner.code), raw: inner };
   }

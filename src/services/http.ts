@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { KookRtpError } from '../errors.js';
+import { redact, scrubError } from '../kook/errors.js';
 import { ServiceError, type ServiceProvider } from './errors.js';
 
 /** A `fetch`-compatible function, injectable for tests. */
@@ -39,8 +40,11 @@ export async function postJson(
   provider: ServiceProvider,
   url: string,
   body: unknown,
-  opts: { timeoutMs: number; fetch?: FetchLike | undefined },
+  opts: { timeoutMs: number; fetch?: FetchLike | undefined; secrets?: readonly string[] | undefined },
 ): Promise<{ status: number; text: string; json: unknown }> {
+  // Secrets (access keys, tokens) are scrubbed from everything that comes back: a fetch error may quote the request,
+  // and a server may echo a credential in its message; both end up in error messages and `cause` chains.
+  const secrets = opts.secrets ?? [];
   const f: FetchLike = opts.fetch ?? (globalThis.fetch as unknown as FetchLike);
   const signal = AbortSignal.timeout(opts.timeoutMs);
   let status: number;
@@ -58,8 +62,10 @@ export async function postJson(
     if (signal.aborted) {
       throw new ServiceError('TIMEOUT', provider, `no answer from ${safeUrl(url)} within ${opts.timeoutMs} ms; retry later or raise the timeout`);
     }
-    throw new ServiceError('HTTP_ERROR', provider, `request to ${safeUrl(url)} failed: ${(err as Error).message}`, { cause: err });
+    const reason = err instanceof Error ? err.message : typeof err;
+    throw new ServiceError('HTTP_ERROR', provider, `request to ${safeUrl(url)} failed: ${redact(reason, secrets)}`, { cause: scrubError(err, secrets) });
   }
+  text = redact(text, secrets);
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -60,7 +60,8 @@ export async function moderatePlayer(player: Player, options: ModeratePlayerOpti
     return closing;
   };
   const onState = (_old: PlayerState, next: PlayerState): void => {
-    if (next.status === 'stopped') void close();
+    // Nobody awaits this close: a failure (the tap's server refusing to close) must not become an unhandled rejection.
+    if (next.status === 'stopped') close().catch(() => undefined);
   };
   player.on('stateChange', onState);
   return { tap, session, close };

@@ -165,7 +165,7 @@ export function createShumeiClient(options: ShumeiClientOptions): ShumeiClient {
 
   async function call(path: string, body: Record<string, unknown>, timeoutMs: number) {
     for (let attempt = 1; ; attempt++) {
-      const res = await postJson('shumei', baseUrl + path, body, { timeoutMs, fetch: options.fetch });
+      const res = await postJson('shumei', baseUrl + path, body, { timeoutMs, fetch: options.fetch, secrets: [accessKey] });
       if (res.status < 200 || res.status >= 300) {
         throw new ServiceError('HTTP_ERROR', 'shumei', `${path} answered HTTP ${res.status}`, { httpStatus: res.status });
       }

@@ -154,6 +154,8 @@ export function createTupuClient(options: TupuClientOptions): TupuClient {
   const timeoutMs = options.timeoutMs ?? 5000;
   const nonceOf = options.nonce ?? (() => randomInt(1, 2 ** 47));
   const secretId = options.secretId;
+  // The PEM text and its base64 body lines: what a leak of the private key would look like in any message.
+  const keySecrets = typeof options.privateKey === 'string' ? pemSecrets(options.privateKey) : [];
 
   function signed(): { timestamp: number; nonce: number; signature: string } {
     const timestamp = Math.floor(clock.now() / 1000);
@@ -163,7 +165,7 @@ export function createTupuClient(options: TupuClientOptions): TupuClient {
 
   async function call(path: string, payload: Record<string, unknown>): Promise<Record<string, unknown>> {
     const url = `${host}${path}/${encodeURIComponent(secretId)}`;
-    const res = await postJson('tupu', url, { ...payload, ...signed() }, { timeoutMs, fetch: options.fetch });
+    const res = await postJson('tupu', url, { ...payload, ...signed() }, { timeoutMs, fetch: options.fetch, secrets: keySecrets });
     if (res.json === undefined) {
       throw new ServiceError('HTTP_ERROR', 'tupu', `${path} answered HTTP ${res.status} without JSON`, { httpStatus: res.status });
     }
@@ -210,6 +212,12 @@ export function createTupuClient(options: TupuClientOptions): TupuClient {
       return (a.result as unknown[]).filter(isObject).map((r) => ({ requestId: str(r.requestId) ?? '', status: str(r.status) ?? '' }));
     },
   };
+}
+
+/** The strings that would reveal a PEM key: the whole text and each base64 line of its body (long enough to matter). */
+function pemSecrets(pem: string): string[] {
+  const lines = pem.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length >= 16 && !l.startsWith('-----'));
+  return [pem.trim(), ...lines];
 }
 
 function optional<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {

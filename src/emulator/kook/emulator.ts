@@ -436,9 +436,9 @@ export async function startKookEmulator(options: KookEmulatorOptions = {}): Prom
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://emulator');
-    const route = ROUTES[url.pathname];
-    if (route === undefined) return send(req, res, refuse(req, 'notFound', 404, 404, {}));
+    const url = parseRequestUrl(req.url);
+    const route = url === undefined ? undefined : ROUTES[url.pathname];
+    if (url === undefined || route === undefined) return send(req, res, refuse(req, 'notFound', 404, 404, {}));
     if (!authorized(req)) {
       return send(req, res, new HttpAnswer(401, 401, MESSAGES.unauthorized[lang(req)], { name: 'Unauthorized', status: 401 }));
     }
@@ -598,6 +598,15 @@ export async function startKookEmulator(options: KookEmulatorOptions = {}): Prom
   };
 }
 
+/** The request target as a URL; undefined for targets `new URL` refuses (`//`, `//[`), which no route matches. */
+function parseRequestUrl(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://emulator');
+  } catch {
+    return undefined;
+  }
+}
+
 function idOf(v: unknown): string | undefined {
   if (typeof v === 'string' && v.length > 0) return v;
   // Loosely typed clients send numeric ids; KOOK ids are strings of digits either way.
@@ -631,6 +640,10 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
     });
     req.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
+    // A client that hangs up mid-body: without this the handler would wait for 'end' forever.
+    req.on('close', () => {
+      if (!req.complete) reject(new KookRtpError('STREAM_CLOSED', 'the client closed the request before its body was complete'));
+    });
   });
 }
 

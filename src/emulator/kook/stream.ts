@@ -376,9 +376,14 @@ export class KookMediaEndpoint {
   #selfClose(reason: 'kicked' | 'reclaimed'): void {
     if (this.#closing !== undefined) return;
     this.#cfg.onSelfClose(this);
-    void this.close(reason).then((report) => {
-      this.#cfg.emit(reason, { channelId: this.#cfg.channelId, report });
-    });
+    this.close(reason)
+      .then((report) => {
+        this.#cfg.emit(reason, { channelId: this.#cfg.channelId, report });
+      })
+      .catch(() => {
+        // Closing never rejects by design (the WAV close is caught); a throwing event listener must not become an
+        // unhandled rejection in the emulator's process.
+      });
   }
 
   #touch(): void {

@@ -6,7 +6,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net';
 import { MPEGDecoder } from 'mpg123-decoder';
 import { KookRtpError } from '../../errors.js';
-import { readBody } from '../../services/http.js';
+import { BodyTooLargeError, readBody } from '../../services/http.js';
 import { decodeFlvAudioData, FlvSoundFormat } from '../../wire/flv/audio.js';
 import { FlvReader } from '../../wire/flv/reader.js';
 import { FlvTagType } from '../../wire/flv/tag.js';
@@ -114,7 +114,12 @@ export function pullStream(url: string, segmentMs: number, onSegment: (s: Segmen
             continue;
           }
           if (audio.soundFormat !== FlvSoundFormat.mp3 || audio.payload.length === 0) continue;
-          const pcm = decoder.decodeFrame(audio.payload);
+          let pcm: ReturnType<MPEGDecoder['decodeFrame']>;
+          try {
+            pcm = decoder.decodeFrame(audio.payload);
+          } catch {
+            continue; // a corrupt frame: a throw here would escape the 'data' listener as an uncaught exception
+          }
           if (pcm.samplesDecoded === 0) continue;
           sampleRate = pcm.sampleRate;
           const ch = pcm.channelData[0];
@@ -204,13 +209,21 @@ export type JsonHandler = (req: IncomingMessage, body: unknown, url: URL) => { s
 /** Starts a JSON-over-HTTP server dispatching POSTs by path. Unknown paths get 404, other methods 405. */
 export async function startJsonServer(host: string, port: number, route: (path: string) => JsonHandler | undefined): Promise<{ server: Server; baseUrl: string; close(): Promise<void> }> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://emulator');
-    const h = route(url.pathname);
     const send = (status: number, body: unknown): void => {
-      if (res.headersSent) return;
+      if (res.headersSent || res.destroyed) return;
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
       res.end(JSON.stringify(body));
     };
+    // `new URL` throws on targets such as `//` or `//[`: in this synchronous listener that was an uncaught exception.
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://emulator');
+    } catch {
+      req.resume();
+      send(404, { message: 'not found' });
+      return;
+    }
+    const h = route(url.pathname);
     if (h === undefined) {
       req.resume();
       send(404, { message: 'not found' });
@@ -229,10 +242,18 @@ export async function startJsonServer(host: string, port: number, route: (path: 
         } catch {
           body = undefined;
         }
-        const out = await h(req, body, url);
+        let out: { status: number; body: unknown };
+        try {
+          out = await h(req, body, url);
+        } catch {
+          out = { status: 500, body: { message: 'internal error' } };
+        }
         send(out.status, out.body);
       })
-      .catch(() => send(413, { message: 'body too large' }));
+      .catch((e: unknown) => {
+        if (e instanceof BodyTooLargeError) send(413, { message: 'body too large' });
+        else res.destroy(); // the client went away mid-body
+      });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e) => reject(new KookRtpError('SOCKET_ERROR', `emulator cannot listen: ${e.message}`, { cause: e })));

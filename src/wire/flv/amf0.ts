@@ -95,18 +95,22 @@ export function decodeFlvScriptData(bytes: Uint8Array): FlvScriptData {
     const key = readShortString();
     need(1);
     const t = bytes[at++];
+    let value: Amf0Value;
     if (t === T_NUMBER) {
       need(8);
-      properties[key] = view.getFloat64(at);
+      value = view.getFloat64(at);
       at += 8;
     } else if (t === T_BOOLEAN) {
       need(1);
-      properties[key] = bytes[at++] !== 0;
+      value = bytes[at++] !== 0;
     } else if (t === T_STRING) {
-      properties[key] = readShortString();
+      value = readShortString();
     } else {
-      throw new KookRtpError('UNSUPPORTED_FORMAT', `AMF0 type ${t} for "${key}" is not supported here`);
+      throw new KookRtpError('UNSUPPORTED_FORMAT', `AMF0 type ${t} for "${key.slice(0, 64)}" is not supported here`);
     }
+    // defineProperty, not assignment: a key named "__proto__" is data from the wire, and assigning it would be
+    // silently dropped (or, for an object value, replace the prototype).
+    Object.defineProperty(properties, key, { value, enumerable: true, writable: true, configurable: true });
   }
   return { name, properties };
 }
