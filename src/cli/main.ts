@@ -282,7 +282,15 @@ async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.Writab
       out.event('streamClosed', { reason: e.reason, detail: e.detail });
     });
     currentSender = () => s.sender;
-    const join = await s.join();
+    let join;
+    try {
+      join = await s.join();
+    } catch (err) {
+      // runCli may be embedded: leave nothing listening behind.
+      await s.leave();
+      await emulator?.close();
+      throw err;
+    }
     player = s.player;
     target = { kind: emulator ? 'emulator' : 'kook', host: join.ip, port: join.port, rtcpPort: join.rtcpPort, rtcpMux: join.rtcpMux, ssrc: join.audioSsrc, payloadType: join.audioPt, bitrate: join.bitrate };
   }

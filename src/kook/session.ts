@@ -127,7 +127,14 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     if (this.#left) throw new KookRtpError('STREAM_CLOSED', 'this session has left its channel: create a new one');
     if (this.#join !== undefined) return this.#join;
     const join = await this.#doJoin();
-    const sender = await this.#openSender(join);
+    let sender: RtpSender;
+    try {
+      sender = await this.#openSender(join);
+    } catch (err) {
+      // The push address was granted but cannot be used: give it back rather than hold one of the bot's pushes.
+      await this.#client.leave(this.#opts.channelId).catch(() => undefined);
+      throw err;
+    }
     this.#player = createPlayer({ ...this.#opts.player, sender, roomBitrate: join.bitrate });
     this.#startKeepAlive();
     if (this.#opts.handleSignals) {

@@ -134,6 +134,14 @@ describe('VoiceSession against the KOOK emulator', () => {
     expect(report!.lost).toBe(0);
   });
 
+  it('gives the address back (voice/leave) when the sender cannot be opened on it', async () => {
+    // A host name that cannot resolve: the UDP connect fails before any packet is sent.
+    const { emulator, session } = await setup({ mediaHost: 'kook-media.invalid' });
+    await expect(session.join()).rejects.toMatchObject({ code: expect.any(String) });
+    expect(emulator.requests().map((r) => r.path.replace(/^.*\/voice\//, ''))).toEqual(['join', 'leave']);
+    expect(emulator.channel('1001').stream).toBeUndefined();
+  });
+
   it('needs a token or a client', () => {
     expect(() => createVoiceSession({ channelId: '1' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
