@@ -1,16 +1,9 @@
 /**
- * MPEG audio frame headers, so the MP3 byte stream an encoder returns can be cut into whole frames: one frame per
- * FLV audio tag, each with its own timestamp, is what FLV demuxers expect.
- *
- * ```
- * AAAAAAAA AAABBCCD EEEEFFGH IIJJKLMM
- * A sync (11 bits set)  B version (00 2.5, 10 2, 11 1)  C layer (01 III, 10 II, 11 I)  D no-CRC
- * E bitrate index       F sample-rate index            G padding                      H private
- * I channel mode (11 mono) ...
- * ```
- * @see ISO/IEC 11172-3 §2.4.2.3, ISO/IEC 13818-3
+ * Cutting the MP3 byte stream an encoder returns into whole frames: one frame per FLV audio tag, each with its own
+ * timestamp, is what FLV demuxers expect. The header itself is parsed by `wire/mpeg/header.ts`.
  */
 import { KookRtpError } from '../../errors.js';
+import { parseMpegHeader } from '../mpeg/header.js';
 
 /** A decoded MPEG audio frame header. */
 export interface Mp3FrameHeader {
@@ -30,55 +23,22 @@ export interface Mp3FrameHeader {
   readonly frameLength: number;
 }
 
-const BITRATES: Readonly<Record<string, readonly number[]>> = {
-  '1-1': [0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448],
-  '1-2': [0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384],
-  '1-3': [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320],
-  '2-1': [0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256],
-  '2-2': [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160],
-  '2-3': [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160],
-};
-const RATES: Readonly<Record<string, readonly number[]>> = {
-  '1': [44100, 48000, 32000],
-  '2': [22050, 24000, 16000],
-  '2.5': [11025, 12000, 8000],
-};
-
 /**
- * Decodes a 4-byte MPEG audio frame header at `offset`.
+ * Decodes a 4-byte MPEG audio frame header at `offset` (a view of {@link parseMpegHeader} in FLV's terms).
  * @returns the header, or `undefined` when the bytes there are not a valid (non-free-format) header
  */
 export function decodeMp3FrameHeader(bytes: Uint8Array, offset = 0): Mp3FrameHeader | undefined {
-  if (bytes.length - offset < 4) return undefined;
-  const b1 = bytes[offset + 1] ?? 0;
-  const b2 = bytes[offset + 2] ?? 0;
-  const b3 = bytes[offset + 3] ?? 0;
-  if (bytes[offset] !== 0xff || (b1 & 0xe0) !== 0xe0) return undefined;
-  const v = (b1 >>> 3) & 3;
-  const l = (b1 >>> 1) & 3;
-  if (v === 1 || l === 0) return undefined;
-  const version = v === 3 ? 1 : v === 2 ? 2 : 2.5;
-  const layer = (4 - l) as 1 | 2 | 3;
-  const bi = b2 >>> 4;
-  const si = (b2 >>> 2) & 3;
-  if (bi === 0 || bi === 15 || si === 3) return undefined;
-  const bitrateKbps = BITRATES[`${version === 1 ? 1 : 2}-${layer}`]?.[bi] ?? 0;
-  const sampleRate = RATES[String(version)]?.[si] ?? 0;
-  const padding = (b2 >>> 1) & 1;
-  const channels = (b3 >>> 6) === 3 ? 1 : 2;
-  let samplesPerFrame: number;
-  let frameLength: number;
-  if (layer === 1) {
-    samplesPerFrame = 384;
-    frameLength = (Math.floor((12 * bitrateKbps * 1000) / sampleRate) + padding) * 4;
-  } else if (layer === 2 || version === 1) {
-    samplesPerFrame = 1152;
-    frameLength = Math.floor((144 * bitrateKbps * 1000) / sampleRate) + padding;
-  } else {
-    samplesPerFrame = 576;
-    frameLength = Math.floor((72 * bitrateKbps * 1000) / sampleRate) + padding;
-  }
-  return { version, layer, bitrateKbps, sampleRate, channels, samplesPerFrame, frameLength };
+  const h = parseMpegHeader(bytes, offset);
+  if (h === null) return undefined;
+  return {
+    version: h.version,
+    layer: h.layer,
+    bitrateKbps: h.bitrate / 1000,
+    sampleRate: h.sampleRate,
+    channels: h.channels,
+    samplesPerFrame: h.samples,
+    frameLength: h.frameLength,
+  };
 }
 
 /**
