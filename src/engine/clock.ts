@@ -26,21 +26,46 @@ export interface Clock {
   /** Cancels a timer or immediate; a no-op when it already ran. */
   clearTimer(timer: ClockTimer): void;
   /**
-   * How many ms before a deadline the scheduler should stop trusting timers and spin on immediates instead.
-   * 0 for clocks whose timers fire exactly (the fake clock).
+   * How many ms before a deadline the scheduler should stop trusting timers and wait precisely instead (short
+   * blocking sleeps, or immediates on clocks without {@link Clock.sleep}). 0 for clocks whose timers fire exactly
+   * (the fake clock).
    */
   readonly spinMs: number;
+  /**
+   * Blocks the calling thread for about `ms` ms (sub-millisecond, no CPU burnt), then returns. Optional: clocks
+   * without it make the scheduler fall back to immediates (a busy wait) for its precise final approach.
+   *
+   * @remarks The system clock uses `Atomics.wait`, which the Linux kernel wakes ~0.05-0.2 ms late; the scheduler
+   * learns that bias and aims early by it.
+   */
+  sleep?(ms: number): void;
 }
 
 /** Options of {@link createSystemClock}. */
 export interface SystemClockOptions {
   /**
-   * Spin window before each deadline, in ms. Default 1.5: `setTimeout` wakes up to ~1 ms late (libuv rounds to
-   * whole ms), so the last 1.5 ms are covered by `setImmediate` checks. 0 disables spinning (lowest CPU).
+   * Precise-approach window before each deadline, in ms. Default 1.5: `setTimeout` wakes up to ~1-2 ms early or
+   * late (libuv counts whole ms from a cached loop time), so the scheduler aims its timer early and covers the rest
+   * with short sleeps (see {@link Clock.sleep}). It is the starting lead; the scheduler then learns the timer's
+   * actual error. 0 disables it (timers only: lowest overhead, ~1 ms jitter).
    */
   spinMs?: number;
   /** Whether timers keep the process alive. Default true. */
   ref?: boolean;
+  /**
+   * Provide {@link Clock.sleep} (a blocking `Atomics.wait`) so the scheduler's final approach to a deadline sleeps
+   * instead of spinning. Default true.
+   */
+  sleep?: boolean;
+}
+
+/** One shared word nobody ever notifies: `Atomics.wait` on it is a plain sub-ms sleep (allowed on Node's main thread). */
+let sleepCell: Int32Array | undefined;
+
+function sleepSync(ms: number): void {
+  if (!(ms > 0)) return;
+  sleepCell ??= new Int32Array(new SharedArrayBuffer(4));
+  Atomics.wait(sleepCell, 0, 0, ms);
 }
 
 /**
@@ -52,6 +77,7 @@ export interface SystemClockOptions {
 export function createSystemClock(options: SystemClockOptions = {}): Clock {
   const spinMs = options.spinMs ?? 1.5;
   const ref = options.ref ?? true;
+  const sleep = options.sleep ?? true;
   // timeOrigin + now() keeps wall time and monotonic time in lockstep, so SR NTP/RTP pairs don't drift apart
   // when the system clock is stepped.
   const origin = performance.timeOrigin;
@@ -75,6 +101,7 @@ export function createSystemClock(options: SystemClockOptions = {}): Clock {
       else clearImmediate(t as NodeJS.Immediate);
     },
     spinMs,
+    ...(sleep ? { sleep: sleepSync } : {}),
   };
 }
 

@@ -103,6 +103,30 @@ describe('RtpSender on a fake clock', () => {
     expect(ntpToUnixMs(sr.ntpTimestamp)).toBeCloseTo(clock.wallNow() - (clock.now() - (rtcp[2]?.time ?? 0)), 0);
   });
 
+  it('pulls an async source in batches: refilled only once pullBatch frames have left a full lookahead queue', async () => {
+    const { clock, transport, sender } = setup({ lookahead: 8, pullBatch: 4 });
+    const pulledAt: number[] = [];
+    async function* counted(): AsyncGenerator<OpusFrame> {
+      for (const f of frames(40)) {
+        await Promise.resolve();
+        pulledAt.push(transport.rtp().length);
+        yield f;
+      }
+    }
+    await sender.start();
+    const p = sender.play(counted());
+    await clock.advanceAsync(2000);
+    expect(await p).toEqual({ reason: 'finished' });
+    expect(transport.rtp()).toHaveLength(45);
+    // Pulls happen in runs: the first fill (8 or 9, the first frame leaves at once), then 4 at a time.
+    const runs = new Map<number, number>();
+    for (const sent of pulledAt) runs.set(sent, (runs.get(sent) ?? 0) + 1);
+    const sizes = [...runs.values()];
+    expect(sizes[0]).toBeGreaterThanOrEqual(8);
+    for (const n of sizes.slice(1, -1)) expect(n).toBe(4);
+    expect(sender.stats().underruns).toBe(0);
+  });
+
   it('runs three hours of stream through the 16-bit sequence wrap (and a timestamp wrap) without drift', async () => {
     const { clock, transport, sender } = setup({ sequencer: RtpSequencer.fixed(65000, 0xffffffff - 960 * 10) });
     let prev: { seq: number; ts: number; time: number } | undefined;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { findMpegSync, parseMpegHeader, parseVbrHeader } from '../../src/media/decoders/mp3.js';
+import { createMp3Source, findMpegSync, parseMpegHeader, parseVbrHeader } from '../../src/media/decoders/mp3.js';
+import { openInput } from '../../src/media/input.js';
+import { probeReader } from '../../src/media/probe.js';
 import { wavToPlanar } from '../../src/media/decoders/wav.js';
 import { WebmDemuxer } from '../../src/media/decoders/webm.js';
 import { openTrack } from '../../src/media/track.js';
@@ -126,6 +128,25 @@ describe('MPEG frame headers', () => {
     const vbr = parseVbrHeader(b, s.offset, s.header)!;
     expect(vbr.kind).toBe('Xing');
     expect(vbr.frames).toBeGreaterThan(100);
+  });
+
+  it('decodes in small batches: one frame first (the LAME tag frame yields none), doubling up to 8 per call, nothing lost', async () => {
+    const reader = await openInput(fixtureBytes('steps.mp3'));
+    const probed = await probeReader(reader);
+    if (probed.detail.kind !== 'mp3') throw new Error(`expected mp3, got ${probed.detail.kind}`);
+    const spf = probed.detail.first.samples;
+    const src = await createMp3Source(reader, probed.detail.first);
+    const lengths: number[] = [];
+    for (let b = await src.next(); b !== null; b = await src.next()) lengths.push(b.length);
+    await src.close();
+    expect(lengths.length).toBeGreaterThan(10);
+    expect(lengths[0]).toBeLessThanOrEqual(2 * spf);
+    expect(lengths.slice(0, 3)).toEqual([...lengths.slice(0, 3)].sort((a, b) => a - b));
+    expect(Math.max(...lengths)).toBe(8 * spf);
+    // Same total as decoding the whole file in one go.
+    const all = await collect(await openTrack(fixtureBytes('steps.mp3'), { passthrough: 'never' }));
+    const total = lengths.reduce((a, n) => a + n, 0);
+    expect(Math.ceil((total * 48000) / probed.detail.first.sampleRate / 960)).toBe(all.frames.length);
   });
 });
 

@@ -4,11 +4,20 @@
  * backpressure), its stdout is 48 kHz stereo f32le.
  */
 import { accessSync, constants } from 'node:fs';
+import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
-import prism from 'prism-media';
+import type prismTypes from 'prism-media';
 import { KookRtpError } from '../../errors.js';
 import type { ByteReader } from '../input.js';
 import type { PcmBlock, PcmSource } from './types.js';
+
+let prism: typeof prismTypes | undefined;
+
+/** prism-media (CommonJS), loaded on first use: only the ffmpeg fallback needs it (~14 ms of module loading). */
+function loadPrism(): typeof prismTypes {
+  prism ??= createRequire(import.meta.url)('prism-media') as typeof prismTypes;
+  return prism;
+}
 
 /** @returns the path of an executable `ffmpeg` on the PATH, or undefined. Read at call time (tests change PATH). */
 export function findFfmpeg(): string | undefined {
@@ -37,7 +46,7 @@ export function createFfmpegSource(reader: ByteReader, what: string): PcmSource 
     throw new KookRtpError('UNSUPPORTED_FORMAT', `${what} needs ffmpeg, which is not on the PATH: install ffmpeg or convert the file to MP3, FLAC, WAV, Ogg or WebM`);
   }
   const byPath = reader.kind === 'file';
-  const ff = new prism.FFmpeg({
+  const ff = new (loadPrism().FFmpeg)({
     args: ['-nostdin', '-loglevel', 'error', '-i', byPath ? reader.description : '-', '-vn', '-f', 'f32le', '-ar', '48000', '-ac', '2'],
   });
   const proc = ff.process;

@@ -6,7 +6,6 @@
  *
  * @see {@link http://www.mp3-tech.org/programmer/frame_header.html | MPEG audio frame header}
  */
-import { MPEGDecoder } from 'mpg123-decoder';
 import { KookRtpError } from '../../errors.js';
 import type { ByteReader } from '../input.js';
 import type { PcmBlock, PcmSource } from './types.js';
@@ -89,6 +88,13 @@ function isTrailingTag(b: Uint8Array, pos: number): boolean {
 /** Garbage between frames tolerated before giving up (a few frames' worth: stray bytes, a bad splice). */
 const MAX_JUNK = 4096;
 
+/**
+ * MPEG frames decoded per {@link PcmSource.next} call (8 Layer III frames = 209 ms at 44.1 kHz). Bounded so one call
+ * costs ~1-2 ms, not the whole 64 KiB read chunk (~2.7 s of audio, ~30 ms of decoding and resampling that would
+ * hold up the event loop and make a packet late).
+ */
+const DECODE_BATCH_FRAMES = 8;
+
 /** Options for {@link createMp3Source}. */
 export interface Mp3SourceOptions {
   /** Skip whole frames up to about this many seconds before decoding (the caller trims the rest exactly). */
@@ -110,15 +116,23 @@ export interface Mp3Source extends PcmSource {
 export async function createMp3Source(reader: ByteReader, first: MpegFrameHeader, options: Mp3SourceOptions = {}): Promise<Mp3Source> {
   // Gapless trimming off: it relies on the LAME tag frame, which a seek skips, and would make seeked and unseeked
   // timelines differ. The cost is the encoder delay (~25 ms of silence) kept at the start.
+  // Loaded on first use: probing and the other formats don't pay for the WASM module (~20 ms to load).
+  const { MPEGDecoder } = await import('mpg123-decoder');
   const decoder = new MPEGDecoder({ enableGapless: false });
   await decoder.ready;
-  let buf = new Uint8Array(0);
+  // Unread input is buf[start..]: consumed frames only move `start`, so a chunk is copied once, when the next arrives.
+  let buf: Uint8Array = new Uint8Array(0);
+  let start = 0;
   let eof = false;
   let closed = false;
   let stream: MpegFrameHeader = first;
   let pending: KookRtpError | undefined;
   let closedByError = false;
   let skipLeft = Math.max(0, Math.floor((options.skipSec ?? 0) * first.sampleRate) - 2 * first.samples); // keep 2 frames of bit reservoir
+  const frames: Uint8Array[] = [];
+  // Starts at one frame and doubles: the first packet waits for one frame of decoding and resampling (while that
+  // code still runs unoptimised, ~10x slower), not for a whole batch.
+  let batch = 1;
   const src = {
     sampleRate: first.sampleRate,
     channels: first.channels as number,
@@ -134,10 +148,10 @@ export async function createMp3Source(reader: ByteReader, first: MpegFrameHeader
           throw err;
         }
         if (closedByError) return null;
-        const frames: Uint8Array[] = [];
-        let pos = 0;
+        frames.length = 0;
+        let pos = start;
         let junk = 0;
-        while (pos + 4 <= buf.length) {
+        while (pos + 4 <= buf.length && frames.length < batch) {
           const h = parseMpegHeader(buf, pos);
           if (h && sameStream(stream, h)) {
             if (pos + h.frameLength > buf.length) break;
@@ -164,6 +178,7 @@ export async function createMp3Source(reader: ByteReader, first: MpegFrameHeader
             buf = new Uint8Array(0);
             eof = true;
             pos = 0;
+            junk = 0;
             break;
           }
           pos++;
@@ -173,17 +188,23 @@ export async function createMp3Source(reader: ByteReader, first: MpegFrameHeader
             break;
           }
         }
-        buf = pending ? new Uint8Array(0) : pos > 0 ? buf.slice(pos - junk) : buf;
+        if (pending) {
+          buf = new Uint8Array(0);
+          start = 0;
+        } else start = pos - junk;
         if (frames.length > 0) {
           const d = decoder.decodeFrames(frames);
+          frames.length = 0;
+          if (batch < DECODE_BATCH_FRAMES) batch *= 2;
           if (d.samplesDecoded > 0) return { planar: d.channelData, length: d.samplesDecoded };
           continue;
         }
         if (pending) continue;
         if (eof) {
-          if (buf.length > 4 && !isTrailingTag(buf, 0)) {
-            const h = parseMpegHeader(buf, 0);
+          if (buf.length - start > 4 && !isTrailingTag(buf, start)) {
+            const h = parseMpegHeader(buf, start);
             buf = new Uint8Array(0);
+            start = 0;
             if (h) throw new KookRtpError('DECODE_FAILED', `MP3 input ends inside a frame (${h.frameLength} bytes expected): the file is truncated`);
             throw new KookRtpError('DECODE_FAILED', 'MP3 input ends with bytes that are not MPEG audio: corrupt or truncated');
           }
@@ -194,10 +215,14 @@ export async function createMp3Source(reader: ByteReader, first: MpegFrameHeader
           eof = true;
           continue;
         }
-        const merged = new Uint8Array(buf.length + c.length);
-        merged.set(buf);
-        merged.set(c, buf.length);
-        buf = merged;
+        if (start === buf.length) buf = c;
+        else {
+          const merged = new Uint8Array(buf.length - start + c.length);
+          merged.set(buf.subarray(start));
+          merged.set(c, buf.length - start);
+          buf = merged;
+        }
+        start = 0;
       }
     },
     async close(): Promise<void> {

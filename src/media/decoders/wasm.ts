@@ -4,8 +4,6 @@
  * WASM side skips garbage silently, the demuxer notices it (and a truncated last page) so the track can fail with
  * `DECODE_FAILED` instead of ending quietly short.
  */
-import { FLACDecoder } from '@wasm-audio-decoders/flac';
-import { OggVorbisDecoder } from '@wasm-audio-decoders/ogg-vorbis';
 import { KookRtpError } from '../../errors.js';
 import { OggDemuxer } from '../../wire/ogg/demuxer.js';
 import type { ByteReader } from '../input.js';
@@ -30,6 +28,12 @@ interface WasmDecoder {
 const MAX_OGG_JUNK = 65307;
 
 /**
+ * Bytes handed to the decoder per call: 8 KiB is ~65 ms of CD-quality FLAC or ~0.4 s of Vorbis, so one `next()`
+ * costs a few ms, not a whole 64 KiB read chunk (seconds of Vorbis) that would hold up the event loop.
+ */
+const DECODE_SLICE = 8192;
+
+/**
  * Decodes FLAC or Ogg/Vorbis from `reader` (positioned at the stream start).
  *
  * @param expectedSamples - FLAC STREAMINFO total samples (0 = unknown): decoding fewer means truncation.
@@ -43,12 +47,18 @@ export async function createWasmSource(
   channels: number,
   expectedSamples = 0,
 ): Promise<PcmSource> {
-  const decoder: WasmDecoder = codec === 'ogg-vorbis' ? (new OggVorbisDecoder() as unknown as WasmDecoder) : (new FLACDecoder() as unknown as WasmDecoder);
+  // Loaded on first use (each package is ~40-50 ms of module loading that MP3 and Opus plays should not pay).
+  const decoder: WasmDecoder =
+    codec === 'ogg-vorbis'
+      ? (new (await import('@wasm-audio-decoders/ogg-vorbis')).OggVorbisDecoder() as unknown as WasmDecoder)
+      : (new (await import('@wasm-audio-decoders/flac')).FLACDecoder() as unknown as WasmDecoder);
   await decoder.ready;
   const validator = codec === 'flac' ? undefined : new OggDemuxer();
   let closed = false;
   let eof = false;
   let total = 0;
+  /** The rest of the last chunk read, decoded DECODE_SLICE bytes at a time. */
+  let rest: Uint8Array | undefined;
   const name = codec === 'ogg-vorbis' ? 'Ogg/Vorbis' : codec === 'ogg-flac' ? 'Ogg/FLAC' : 'FLAC';
   const check = (d: Decoded): void => {
     const first = d.errors[0];
@@ -60,6 +70,15 @@ export async function createWasmSource(
     async next(): Promise<PcmBlock | null> {
       for (;;) {
         if (closed || eof) return null;
+        if (rest !== undefined) {
+          const slice = rest.length > DECODE_SLICE ? rest.subarray(0, DECODE_SLICE) : rest;
+          rest = rest.length > DECODE_SLICE ? rest.subarray(DECODE_SLICE) : undefined;
+          const d = await quietly(() => decoder.decode(slice));
+          check(d);
+          total += d.samplesDecoded;
+          if (d.samplesDecoded > 0) return { planar: d.channelData, length: d.samplesDecoded };
+          continue;
+        }
         const c = await reader.chunk();
         if (closed) return null;
         let d: Decoded;
@@ -81,10 +100,7 @@ export async function createWasmSource(
             throw new KookRtpError('DECODE_FAILED', `${name} stream corrupt near byte ${reader.position}: no valid Ogg page in ${validator.junkRun} bytes`);
           }
         }
-        d = await quietly(() => decoder.decode(c));
-        check(d);
-        total += d.samplesDecoded;
-        if (d.samplesDecoded > 0) return { planar: d.channelData, length: d.samplesDecoded };
+        rest = c;
       }
     },
     async close(): Promise<void> {

@@ -3,7 +3,9 @@
  * loads). Both are CommonJS, so they come in through createRequire; each is loaded once and cached.
  */
 
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 
@@ -31,11 +33,39 @@ let nativeCtor: NativeCtor | null | undefined;
 let nativeError: string | undefined;
 let scriptCtor: ScriptCtor | undefined;
 
+/**
+ * The addon's prebuilt binary when it can be named without @discordjs/node-pre-gyp (whose loading, with npmlog and
+ * a `process.report` libc probe, costs ~40 ms of start-up): the one `prebuild/` directory for this Node ABI,
+ * platform and architecture. Undefined when that is ambiguous (several libc variants) or absent (built from source).
+ */
+function prebuiltAddonPath(): string | undefined {
+  try {
+    const root = join(dirname(require.resolve('@discordjs/opus')), '..', 'prebuild');
+    const prefix = `node-v${process.versions.modules}-napi-v3-${process.platform}-${process.arch}-`;
+    const dirs = readdirSync(root).filter((d) => d.startsWith(prefix));
+    return dirs.length === 1 ? join(root, dirs[0] as string, 'opus.node') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function requireNative(): { OpusEncoder: NativeCtor } {
+  const direct = prebuiltAddonPath();
+  if (direct !== undefined) {
+    try {
+      return require(direct) as { OpusEncoder: NativeCtor };
+    } catch {
+      // Fall through to the package's own loader, which reports a meaningful error.
+    }
+  }
+  return require('@discordjs/opus') as { OpusEncoder: NativeCtor };
+}
+
 /** @discordjs/opus's constructor, or null (with {@link nativeLoadError} set) when the addon cannot load. */
 export function loadNative(): NativeCtor | null {
   if (nativeCtor === undefined) {
     try {
-      const mod = require('@discordjs/opus') as { OpusEncoder: NativeCtor };
+      const mod = requireNative();
       nativeCtor = mod.OpusEncoder;
       // A broken build can export the class yet fail on first use: create one to be sure.
       const probe = new nativeCtor(48_000, 2);
