@@ -11,16 +11,22 @@ import { KookRtpError, isKookRtpError } from '../errors.js';
 import { createPlayer, type LoopMode, type Player, type TrackEnd, type QueueItem } from '../engine/player.js';
 import { createRtpSender, type RtpSender } from '../engine/sender.js';
 import type { SenderStats } from '../engine/stats.js';
-import { startKookEmulator, type KookEmulator } from '../emulator/kook/emulator.js';
+import type { KookEmulator } from '../emulator/kook/emulator.js';
 import type { KookStreamReport } from '../emulator/kook/stream.js';
-import { createVoiceSession, type VoiceSession } from '../kook/session.js';
+import type { VoiceSession } from '../kook/session.js';
 import { probe } from '../media/probe.js';
 import type { TrackInfo } from '../media/probe.js';
-import { createOggRecorder, createPcapRecorder, type PacketRecorder } from '../record/recorders.js';
+import type { PacketRecorder } from '../record/recorders.js';
 import type { PacketKind } from '../transport/transport.js';
 import { buildOpusSdp } from '../wire/sdp.js';
 import { CliOutput, outputMode } from './output.js';
 import { parseRtpUrl } from './target.js';
+
+// The emulator, the KOOK session and the recorders are loaded only by the runs that use them: a plain `--to` push
+// starts faster without their module graphs.
+const loadEmulator = (): Promise<typeof import('../emulator/kook/emulator.js')> => import('../emulator/kook/emulator.js');
+const loadSession = (): Promise<typeof import('../kook/session.js')> => import('../kook/session.js');
+const loadRecorders = (): Promise<typeof import('../record/recorders.js')> => import('../record/recorders.js');
 
 const USAGE = `kook-rtp — stream audio files as RTP/Opus to KOOK voice channels or any RTP endpoint
 
@@ -216,8 +222,11 @@ async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.Writab
   const guard = flags['no-guard'] ? { enabled: false } : {};
 
   const recorders: PacketRecorder[] = [];
-  if (flags.pcap) recorders.push(createPcapRecorder(flags.pcap));
-  if (flags.record) recorders.push(createOggRecorder(flags.record));
+  if (flags.pcap || flags.record) {
+    const { createOggRecorder, createPcapRecorder } = await loadRecorders();
+    if (flags.pcap) recorders.push(createPcapRecorder(flags.pcap));
+    if (flags.record) recorders.push(createOggRecorder(flags.record));
+  }
   let currentSender: () => RtpSender | undefined = () => undefined;
   const onPacket =
     recorders.length === 0
@@ -256,6 +265,7 @@ async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.Writab
     let apiBase = flags['api-base'];
     let channelId = flags.channel;
     if (channelId === undefined) {
+      const { startKookEmulator } = await loadEmulator();
       emulator = await startKookEmulator({ bitrate: bitrate ?? 48000 });
       token = emulator.token;
       apiBase = emulator.apiBase;
@@ -264,6 +274,7 @@ async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.Writab
     } else if (!token) {
       throw new KookRtpError('USAGE', '--channel needs a bot token: --token T or the KOOK_TOKEN environment variable');
     }
+    const { createVoiceSession } = await loadSession();
     const s = createVoiceSession({
       token,
       ...(apiBase === undefined ? {} : { apiBase }),
@@ -410,6 +421,7 @@ export function formatReport(r: KookStreamReport): string {
 }
 
 async function emulatorCommand(flags: Flags, stdout: NodeJS.WritableStream): Promise<number> {
+  const { startKookEmulator } = await loadEmulator();
   const emulator = await startKookEmulator({
     ...(flags.port === undefined ? {} : { port: intFlag(flags.port, 'port', 0, 65535)! }),
     ...(flags.bitrate === undefined ? {} : { bitrate: intFlag(flags.bitrate, 'bitrate', 6000, 10_000_000)! }),
