@@ -513,7 +513,16 @@ export class Player extends EventEmitter<PlayerEvents> {
           : { status: 'playing', item: entry, info: track.info },
       );
       if (seekSec === (entry.options.seek ?? 0)) this.emit('trackStart', { item: entry, info: track.info });
-      const result = await this.#sender.play(this.#frames(track, current), { signal: current.abort.signal });
+      const result = await this.#sender.play(this.#frames(track, current), {
+        signal: current.abort.signal,
+        // Silence closes the stream only when nothing follows: between queued tracks it would be a 100 ms gap.
+        endSilence: () => {
+          const cut = current.cut?.kind;
+          if (cut === 'stop') return true;
+          if (cut === 'seek') return false;
+          return this.#queue.length === 0 && this.#loop === 'off';
+        },
+      });
       await track.close();
       if (current.cut !== undefined) return this.#cutOutcome(current);
       const playedSec = current.samples / 48000;

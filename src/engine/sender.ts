@@ -125,6 +125,11 @@ export interface RtpSenderOptions {
 export interface PlayOptions {
   /** Stops the play: resolves with `reason: 'aborted'`. */
   signal?: AbortSignal;
+  /**
+   * Send the Opus silence frames when this play ends or is aborted. Default true. A function is asked at that moment:
+   * a player returns false when another track follows, so tracks of a queue are not separated by 100 ms of silence.
+   */
+  endSilence?: boolean | (() => boolean);
 }
 
 /** Typed event map of {@link RtpSender}. */
@@ -155,6 +160,17 @@ interface PlayContext {
   resolve: (r: PlayResult) => void;
   space: (() => void) | undefined;
   cleanup: () => void;
+  readonly endSilence: boolean | (() => boolean);
+}
+
+function wantsEndSilence(ctx: PlayContext): boolean {
+  const e = ctx.endSilence;
+  if (typeof e === 'boolean') return e;
+  try {
+    return e() !== false;
+  } catch {
+    return true;
+  }
 }
 
 /** The sender; create with {@link createRtpSender}. See the module comment. */
@@ -356,6 +372,7 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
       resolve,
       space: undefined,
       cleanup: () => signal?.removeEventListener('abort', onAbort),
+      endSilence: options.endSilence ?? true,
     };
     this.#play = ctx;
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -488,7 +505,7 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
       frame = this.#queue[0];
       if (frame === undefined && ctx !== undefined && ctx.sourceDone && !ctx.ending) {
         ctx.ending = true;
-        if (this.#silenceFrames > 0) {
+        if (this.#silenceFrames > 0 && wantsEndSilence(ctx)) {
           this.#silenceLeft = this.#silenceFrames;
           frame = SILENCE;
           silence = true;
@@ -686,7 +703,7 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
   #abort(ctx: PlayContext): void {
     if (ctx.settled) return;
     // Close the stream gracefully if audio is flowing; the play resolves at once.
-    if (this.#scheduled && this.#silenceLeft === 0 && !ctx.ending) this.#silenceLeft = this.#silenceFrames;
+    if (this.#scheduled && this.#silenceLeft === 0 && !ctx.ending && wantsEndSilence(ctx)) this.#silenceLeft = this.#silenceFrames;
     this.#stopPlay(ctx, { reason: 'aborted' });
   }
 

@@ -15,6 +15,8 @@ interface Received {
   pt: number;
   marker: boolean;
   size: number;
+  /** The payload is exactly the Opus silence frame the sender appends (f8 ff fe). */
+  silence: boolean;
   from: string;
 }
 
@@ -34,6 +36,7 @@ async function receiver(): Promise<{ socket: Socket; port: number; rtp: Received
       pt: p.payloadType,
       marker: p.marker,
       size: p.payload.length,
+      silence: p.payload.length === 3 && p.payload[0] === 0xf8 && p.payload[1] === 0xff && p.payload[2] === 0xfe,
       from: `${rinfo.address}:${rinfo.port}`,
     });
   });
@@ -97,6 +100,9 @@ describe('Player', () => {
       expect(((rtp[i]!.ts - rtp[i - 1]!.ts) | 0) > 0).toBe(true);
     }
     expect(rtp[0]!.marker).toBe(true);
+    // Opus silence frames (f8 ff fe) close the stream once, at the end of the queue, not between its tracks.
+    expect(rtp.filter((p) => p.silence).length).toBe(5);
+    expect(rtp.slice(-5).every((p) => p.silence)).toBe(true);
     expect(rx.rtcp).toBeGreaterThan(0);
     // Played seconds are those of the audio after the seek offsets.
     expect(ends[0]!.playedSec).toBeGreaterThan(0.9);
