@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { KookRtpError } from '../../src/errors.js';
+import { codeOf } from '../helpers.js';
 import {
   NTP_UNIX_EPOCH_OFFSET,
   dlsrFromMs,
@@ -9,15 +9,6 @@ import {
   roundTripTimeMs,
   unixMsToNtp,
 } from '../../src/wire/ntp.js';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-    return 'no error';
-  } catch (err) {
-    return err instanceof KookRtpError ? err.code : 'not a KookRtpError';
-  }
-}
 
 describe('NTP timestamps (RFC 3550 §4)', () => {
   it.each([

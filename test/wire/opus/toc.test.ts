@@ -1,16 +1,8 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { KookRtpError } from '../../../src/errors.js';
+import { codeOf } from '../../helpers.js';
 import { OPUS_SILENCE_FRAME, opusPacketSamples, parseOpusFrames, parseOpusToc } from '../../../src/wire/opus/toc.js';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-    return 'no error';
-  } catch (err) {
-    return err instanceof KookRtpError ? err.code : 'not a KookRtpError';
-  }
-}
 
 const toc = (config: number, stereo: boolean, code: number): number => (config << 3) | (stereo ? 4 : 0) | code;
 

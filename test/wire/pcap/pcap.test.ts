@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KookRtpError } from '../../../src/errors.js';
+import { codeOf } from '../../helpers.js';
 import {
   PCAP_FILE_HEADER_SIZE,
   decodePcap,
@@ -13,15 +14,6 @@ import {
   encodePcapRecord,
   type PcapUdpRecord,
 } from '../../../src/wire/pcap/pcap.js';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-    return 'no error';
-  } catch (err) {
-    return err instanceof KookRtpError ? err.code : 'not a KookRtpError';
-  }
-}
 
 const fixture = (name: string): Uint8Array =>
   new Uint8Array(readFileSync(new URL(`../../../fixtures/pcap/${name}`, import.meta.url)));

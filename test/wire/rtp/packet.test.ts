@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KookRtpError, type ErrorCode } from '../../../src/errors.js';
+import { codeOf } from '../../helpers.js';
 import {
   RTP_HEADER_SIZE,
   decodeRtpExtensionElements,
@@ -14,15 +15,6 @@ import {
 } from '../../../src/wire/rtp/packet.js';
 
 const u8 = (...bytes: number[]): Uint8Array => Uint8Array.from(bytes);
-
-function codeOf(fn: () => unknown): ErrorCode | 'no error' | 'not a KookRtpError' {
-  try {
-    fn();
-    return 'no error';
-  } catch (err) {
-    return err instanceof KookRtpError ? err.code : 'not a KookRtpError';
-  }
-}
 
 const base = { marker: false, payloadType: 111, sequenceNumber: 0x1234, timestamp: 0x01020304, ssrc: 0xdeadbeef, csrcs: [], padding: 0 };
 

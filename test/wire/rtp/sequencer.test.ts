@@ -1,16 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { KookRtpError } from '../../../src/errors.js';
+import { codeOf } from '../../helpers.js';
 import { RtpSequencer, SequenceExtender, randomSsrc, seqAdd, seqDiff, tsAdd, tsDiff } from '../../../src/wire/rtp/sequencer.js';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-    return 'no error';
-  } catch (err) {
-    return err instanceof KookRtpError ? err.code : 'not a KookRtpError';
-  }
-}
 
 describe('sequence and timestamp arithmetic', () => {
   it.each([
