@@ -1,3 +1,5 @@
+import { PassThrough } from 'node:stream';
+import { runCli } from '../src/cli/main.js';
 import { KookRtpError, type ErrorCode } from '../src/errors.js';
 
 /**
@@ -11,4 +13,16 @@ export function codeOf(fn: () => unknown): ErrorCode | 'no error' | 'not a KookR
   } catch (err) {
     return err instanceof KookRtpError ? err.code : 'not a KookRtpError';
   }
+}
+
+/** Runs the CLI in this process, as a script would (not a terminal); collects stdout and stderr. */
+export async function runCliInProcess(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await runCli(args, { stdout, stderr, isTty: false });
+  return { code, out, err };
 }

@@ -9,9 +9,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { runCli } from '../../src/cli/main.js';
 
 /** Repository root (absolute). */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -226,17 +224,7 @@ export function fieldRows(stdout: string): string[][] {
     .map((l) => l.split('|'));
 }
 
-/** Runs the CLI in this process; collects stdout and stderr. */
-export async function runCliInProcess(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await runCli(args, { stdout, stderr, isTty: false });
-  return { code, out, err };
-}
+export { runCliInProcess } from '../helpers.js';
 
 /** Runs `node bin/kook-rtp.js ...` as a child process. */
 export function runCliSpawned(args: readonly string[], timeoutMs = 60_000): Promise<{ code: number | null; out: string; err: string }> {

@@ -3,9 +3,9 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { runCli, type StatsDocument } from '../../src/cli/main.js';
+import type { StatsDocument } from '../../src/cli/main.js';
+import { runCliInProcess } from '../helpers.js';
 import { parseRtpUrl } from '../../src/cli/target.js';
 import { formatTime, progressLine } from '../../src/cli/output.js';
 import { probe } from '../../src/media/probe.js';
@@ -15,16 +15,7 @@ import { isRtcp } from '../../src/wire/demux.js';
 const F = (name: string): string => new URL(`../../fixtures/media/${name}`, import.meta.url).pathname;
 const ROOT = new URL('../../', import.meta.url).pathname;
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await runCli(args, { stdout, stderr, isTty: false });
-  return { code, out, err };
-}
+const run = runCliInProcess;
 
 describe('parseRtpUrl', () => {
   it.each([
