@@ -1,6 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock, createSystemClock, type Clock } from '../../src/engine/clock.js';
-import { createScheduler } from '../../src/engine/scheduler.js';
+import { createScheduler, type Scheduler } from '../../src/engine/scheduler.js';
+
+
+/** Runs one 20 ms periodic task for 25 deadlines on a real clock; returns each run's lateness in ms, sorted. */
+async function realClockLateness(s: Scheduler, clock: Clock): Promise<number[]> {
+  const lateness: number[] = [];
+  await new Promise<void>((resolve) => {
+    let n = 0;
+    s.schedule(
+      {
+        run: (deadline) => {
+          lateness.push(clock.now() - deadline);
+          if (++n === 25) {
+            resolve();
+            return undefined;
+          }
+          return deadline + 20;
+        },
+      },
+      clock.now() + 20,
+    );
+  });
+  return lateness.sort((a, b) => a - b);
+}
 
 describe('FakeClock', () => {
   it('fires timers in due order, FIFO among equal times, and only when time reaches them', () => {
@@ -230,24 +253,7 @@ describe('Scheduler', () => {
   it.each(['balanced', 'high', 'low'] as const)('on the real clock, precision %s stays close to the deadline (generous bounds: loaded machine)', async (precision) => {
     const clock = createSystemClock();
     const s = createScheduler({ clock, precision });
-    const lateness: number[] = [];
-    await new Promise<void>((resolve) => {
-      let n = 0;
-      s.schedule(
-        {
-          run: (deadline) => {
-            lateness.push(clock.now() - deadline);
-            if (++n === 25) {
-              resolve();
-              return undefined;
-            }
-            return deadline + 20;
-          },
-        },
-        clock.now() + 20,
-      );
-    });
-    lateness.sort((a, b) => a - b);
+    const lateness = await realClockLateness(s, clock);
     expect(lateness[0]).toBeGreaterThanOrEqual(precision === 'low' ? -1.01 : -0.06);
     expect(lateness[12]).toBeLessThan(15);
   });
@@ -255,24 +261,7 @@ describe('Scheduler', () => {
   it('on the real clock, a hybrid timer+spin wake-up lands close to the deadline (generous bound: loaded machine)', async () => {
     const clock = createSystemClock({ spinMs: 1.5 });
     const s = createScheduler({ clock });
-    const lateness: number[] = [];
-    await new Promise<void>((resolve) => {
-      let n = 0;
-      s.schedule(
-        {
-          run: (deadline) => {
-            lateness.push(clock.now() - deadline);
-            if (++n === 25) {
-              resolve();
-              return undefined;
-            }
-            return deadline + 20;
-          },
-        },
-        clock.now() + 20,
-      );
-    });
-    lateness.sort((a, b) => a - b);
+    const lateness = await realClockLateness(s, clock);
     expect(lateness).toHaveLength(25);
     expect(lateness[0]).toBeGreaterThanOrEqual(-0.06); // never more than batchMs early
     expect(lateness[12]).toBeLessThan(15); // median: far under a frame even on a busy machine
