@@ -24,6 +24,7 @@ import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { KookRtpError } from '../../errors.js';
 import { RateLimiter, type RateLimitRule } from './rateLimiter.js';
 import { KookMediaEndpoint, type KookStreamEvents, type KookStreamReport } from './stream.js';
@@ -645,8 +646,4 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
       if (!req.complete) reject(new KookRtpError('STREAM_CLOSED', 'the client closed the request before its body was complete'));
     });
   });
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
