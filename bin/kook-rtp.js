@@ -3,10 +3,12 @@
 import { existsSync } from 'node:fs';
 
 const built = new URL('../dist/cli/main.js', import.meta.url);
+let cli;
 if (existsSync(built)) {
-  await import(built.href);
+  cli = await import(built.href);
 } else {
   const { register } = await import('tsx/esm/api');
   register();
-  await import(new URL('../src/cli/main.ts', import.meta.url).href);
+  cli = await import(new URL('../src/cli/main.ts', import.meta.url).href);
 }
+cli.runCliProcess();

@@ -5,7 +5,9 @@
  * error; 130 after SIGINT. Errors are one line on stderr (`kook-rtp: CODE: message`), with the stack only under
  * `--verbose`. The bot token is never printed.
  */
+import { realpathSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { KookRtpError, isKookRtpError } from '../errors.js';
 import { createPlayer, type LoopMode, type Player, type TrackEnd, type QueueItem } from '../engine/player.js';
@@ -438,8 +440,11 @@ async function emulatorCommand(flags: Flags, stdout: NodeJS.WritableStream): Pro
   return 0;
 }
 
-const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/bin/kook-rtp.js') || process.argv[1]?.endsWith('/cli/main.ts') || process.argv[1]?.endsWith('/cli/main.js');
-if (isMain) {
+/**
+ * Runs the CLI as the process: `process.argv`, exit status, and a last-resort report of unhandled rejections.
+ * Called by `bin/kook-rtp.js` and when this module is the entry script (`tsx src/cli/main.ts`, `npm start`).
+ */
+export function runCliProcess(): void {
   process.on('unhandledRejection', (err) => {
     process.stderr.write(`kook-rtp: internal error: ${describeError(err)}\n`);
   });
@@ -455,3 +460,16 @@ if (isMain) {
     },
   );
 }
+
+// The entry script, compared by real path: npm's bin links are symlinks, and their names end in neither .js nor .ts.
+function isEntryScript(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryScript()) runCliProcess();

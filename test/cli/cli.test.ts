@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -130,6 +130,15 @@ describe('kook-rtp CLI', () => {
     expect(r.code).toBe(0);
     const info = JSON.parse(r.out) as { container: string; sampleRate: number; channels: number };
     expect(info).toMatchObject({ container: 'mp3', sampleRate: 22050, channels: 1 });
+  });
+
+  it('as a process through an npm-style bin symlink (a name with no .js), it runs', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kook-rtp-bin-'));
+    const link = join(dir, 'kook-rtp');
+    symlinkSync(join(ROOT, 'bin/kook-rtp.js'), link);
+    const r = spawnSync(process.execPath, [link, 'sdp', '--to', 'rtp://127.0.0.1:5004'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('m=audio 5004 RTP/AVP 111');
   });
 
   it('as a process: exit status and no stack trace without --verbose', () => {
