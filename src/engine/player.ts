@@ -158,7 +158,8 @@ export class Player extends EventEmitter<PlayerEvents> {
   #volume: number;
   #loop: LoopMode;
   #nextId = 1;
-  #running = false;
+  /** The play loop in progress, if any: one at a time, so one sender.play() at a time. */
+  #runLoop: Promise<void> | undefined;
   #paused = false;
   readonly #onProgress: (e: ProgressEvent) => void;
   readonly #onAdvice: (e: BitrateAdviceEvent) => void;
@@ -366,7 +367,7 @@ export class Player extends EventEmitter<PlayerEvents> {
   /** {@link Player.stop}, then closes the sender (RTCP BYE, socket closed). Never rejects. */
   async destroy(): Promise<void> {
     this.stop();
-    while (this.#running) await new Promise((r) => setTimeout(r, 5));
+    while (this.#runLoop !== undefined) await this.#runLoop;
     this.#sender.off('progress', this.#onProgress);
     this.#sender.off('bitrateAdvice', this.#onAdvice);
     this.#tapDecoder?.close();
@@ -376,7 +377,7 @@ export class Player extends EventEmitter<PlayerEvents> {
 
   /** Resolves when the queue is empty and nothing plays (or the player stopped). */
   async drained(): Promise<void> {
-    while ((this.#running || this.#queue.length > 0) && !this.#isStopped()) {
+    while ((this.#runLoop !== undefined || this.#queue.length > 0) && !this.#isStopped()) {
       await new Promise<void>((r) => {
         const done = (): void => {
           this.off('idle', done);
@@ -416,14 +417,18 @@ export class Player extends EventEmitter<PlayerEvents> {
   }
 
   #kick(): void {
-    if (this.#running) return;
-    this.#running = true;
-    this.#run()
+    if (this.#runLoop !== undefined) return;
+    // Started on the next microtask so that `#runLoop` is set before the loop can clear it.
+    const loop: Promise<void> = Promise.resolve()
+      .then(() => this.#run())
       .catch((err: unknown) => this.#emitError(undefined, toKookError(err)))
       .finally(() => {
-        this.#running = false;
-        if (this.#state.status !== 'stopped' && this.#queue.length > 0) this.#kick();
+        // A loop that ran dry has already handed over (see #run); only a loop that ended otherwise clears itself.
+        if (this.#runLoop !== loop) return;
+        this.#runLoop = undefined;
+        if (!this.#isStopped() && this.#queue.length > 0) this.#kick();
       });
+    this.#runLoop = loop;
   }
 
   async #run(): Promise<void> {
@@ -431,8 +436,9 @@ export class Player extends EventEmitter<PlayerEvents> {
       if (this.#isStopped()) return;
       const entry = this.#queue.shift();
       if (entry === undefined) {
-        // Not running from here on, so that an 'idle' listener (and drained()) sees the final state.
-        this.#running = false;
+        // Not running from here on, so that an 'idle' listener (and drained()) sees the final state, and a track it
+        // queues starts a new loop; this one only returns.
+        this.#runLoop = undefined;
         this.#setState({ status: 'idle' });
         this.emit('idle');
         return;

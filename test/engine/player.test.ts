@@ -168,6 +168,31 @@ describe('Player', () => {
     expect(() => player.seek(-1)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 
+  it('a track queued from an idle listener starts one play loop, not two', async () => {
+    const { player } = await setup();
+    const errors: string[] = [];
+    player.on('error', (e) => errors.push(e.error.code));
+    const starts: number[] = [];
+    const secondStarted = new Promise<void>((r) =>
+      player.on('trackStart', (e) => {
+        starts.push(e.item.id);
+        if (starts.length === 2) r();
+      }),
+    );
+    const first = player.enqueue(F('sine-opus-48k.ogg'), { seek: 2.7 });
+    const second = new Promise<ReturnType<Player['enqueue']>>((resolve) => {
+      player.once('idle', () => resolve(player.enqueue(F('sine-opus-48k.ogg'), { seek: 2.4 })));
+    });
+    expect((await first.done).reason).toBe('finished');
+    const item2 = await second;
+    await secondStarted;
+    // Queued while the second plays: it must wait its turn on the same loop (a second loop would find the sender busy).
+    const third = player.enqueue(F('sine-opus-48k.ogg'), { seek: 2.7 });
+    expect((await item2.done).reason).toBe('finished');
+    expect((await third.done).reason).toBe('finished');
+    expect(errors).toEqual([]);
+  });
+
   it('loops a track', async () => {
     const { player } = await setup();
     player.loop = 'track';
