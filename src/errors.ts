@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'ABORTED'
   | 'PLAYER_STOPPED'
   | 'SENDER_BUSY'
+  | 'WORKER_CRASHED'
   // KOOK API and services
   | 'KOOK_API'
   | 'HTTP_ERROR'

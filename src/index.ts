@@ -61,19 +61,19 @@ export type {
   StallEvent,
   UnderrunEvent,
   BitrateAdviceEvent,
-} from './engine/stats.js';
-export { RtcpSession } from './engine/rtcpSession.js';
-export type { RemoteReport } from './engine/rtcpSession.js';
-export { createScheduler, getDefaultScheduler, Scheduler } from './engine/scheduler.js';
-export type { SchedulerOptions, SchedulerTask, SchedulerStats } from './engine/scheduler.js';
-export { createSystemClock, getSystemClock, FakeClock } from './engine/clock.js';
-export type { Clock, ClockTimer } from './engine/clock.js';
-export { LatenessHistogram } from './engine/histogram.js';
-export type { LatenessSummary } from './engine/histogram.js';
-export { BitrateGuard, MAX_GUARD_CEILING, IPV4_UDP_OVERHEAD, IPV6_UDP_OVERHEAD } from './engine/bitrateGuard.js';
-export type { BitrateGuardOptions, GuardCount } from './engine/bitrateGuard.js';
-export { TokenBucket, SlidingWindowMeter } from './engine/tokenBucket.js';
-export { RtpPacketizer } from './engine/packetizer.js';
+} from './pacer/stats.js';
+export { RtcpSession } from './pacer/rtcpSession.js';
+export type { RemoteReport } from './pacer/rtcpSession.js';
+export { createScheduler, getDefaultScheduler, Scheduler } from './pacer/scheduler.js';
+export type { SchedulerOptions, SchedulerTask, SchedulerStats } from './pacer/scheduler.js';
+export { createSystemClock, getSystemClock, FakeClock } from './pacer/clock.js';
+export type { Clock, ClockTimer } from './pacer/clock.js';
+export { LatenessHistogram } from './pacer/histogram.js';
+export type { LatenessSummary } from './pacer/histogram.js';
+export { BitrateGuard, MAX_GUARD_CEILING, IPV4_UDP_OVERHEAD, IPV6_UDP_OVERHEAD } from './pacer/bitrateGuard.js';
+export type { BitrateGuardOptions, GuardCount } from './pacer/bitrateGuard.js';
+export { TokenBucket, SlidingWindowMeter } from './pacer/tokenBucket.js';
+export { RtpPacketizer } from './pacer/packetizer.js';
 
 // ---------------------------------------------------------------- transport
 export { openUdpTransport, UdpTransport } from './transport/udp.js';

@@ -12,7 +12,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { KookRtpError, isKookRtpError } from '../errors.js';
 import { createPlayer, type LoopMode, type Player, type TrackEnd, type QueueItem } from '../engine/player.js';
 import { createRtpSender, type RtpSender } from '../engine/sender.js';
-import type { SenderStats } from '../engine/stats.js';
+import type { SenderStats } from '../pacer/stats.js';
 import type { KookEmulator } from '../emulator/kook/emulator.js';
 import type { KookStreamReport } from '../emulator/kook/stream.js';
 import type { VoiceSession } from '../kook/session.js';

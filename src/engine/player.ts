@@ -19,7 +19,7 @@ import type { TrackInfo } from '../media/probe.js';
 import { openTrack, type Track, type TrackOptions } from '../media/track.js';
 import type { ModerationEvent } from '../services/moderate.js';
 import type { RtpSender } from './sender.js';
-import type { BitrateAdviceEvent, ProgressEvent, SenderStats } from './stats.js';
+import type { BitrateAdviceEvent, ProgressEvent, SenderStats } from '../pacer/stats.js';
 
 /** Why a track stopped playing. */
 export type TrackEndReason = 'finished' | 'skipped' | 'removed' | 'stopped' | 'error';

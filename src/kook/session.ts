@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import { KookRtpError, isKookRtpError } from '../errors.js';
 import { createPlayer, type Player, type PlayerOptions } from '../engine/player.js';
 import { createRtpSender, type RtpSender, type RtpSenderOptions } from '../engine/sender.js';
-import type { SendErrorEvent } from '../engine/stats.js';
+import type { SendErrorEvent } from '../pacer/stats.js';
 import { createKookClient, type KookClient, type KookVoiceJoin } from './client.js';
 
 /** Why the far side stopped taking the stream. */

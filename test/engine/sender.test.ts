@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../src/engine/clock.js';
-import { createScheduler } from '../../src/engine/scheduler.js';
+import { FakeClock } from '../../src/pacer/clock.js';
+import { createScheduler } from '../../src/pacer/scheduler.js';
 import { createRtpSender, type RtpSenderOptions } from '../../src/engine/sender.js';
-import type { BitrateAdviceEvent, StallEvent } from '../../src/engine/stats.js';
+import type { BitrateAdviceEvent, StallEvent } from '../../src/pacer/stats.js';
 import type { OpusFrame } from '../../src/media/frame.js';
 import { decodeRtpPacket } from '../../src/wire/rtp/packet.js';
 import { RtpSequencer } from '../../src/wire/rtp/sequencer.js';
 import { decodeCompound } from '../../src/wire/rtcp/compound.js';
 import { ntpToUnixMs } from '../../src/wire/ntp.js';
-import { FakeTransport } from './fakeTransport.js';
+import { FakeTransport } from '../pacer/fakeTransport.js';
 
 function frames(n: number, size = 100, samples = 960): OpusFrame[] {
   return Array.from({ length: n }, (_, i) => ({ data: new Uint8Array(size).fill(i & 0xff), samples }));

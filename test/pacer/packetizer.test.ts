@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RtpPacketizer } from '../../src/engine/packetizer.js';
+import { RtpPacketizer } from '../../src/pacer/packetizer.js';
 import { decodeRtpPacket } from '../../src/wire/rtp/packet.js';
 import { RtpSequencer } from '../../src/wire/rtp/sequencer.js';
 

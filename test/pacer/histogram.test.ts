@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LatenessHistogram } from '../../src/engine/histogram.js';
+import { LatenessHistogram } from '../../src/pacer/histogram.js';
 
 describe('LatenessHistogram', () => {
   it('reports percentiles within one bucket (0.02 ms below 10 ms, 1 ms above) and the exact max and mean', () => {

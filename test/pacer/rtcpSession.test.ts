@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RtcpSession } from '../../src/engine/rtcpSession.js';
+import { RtcpSession } from '../../src/pacer/rtcpSession.js';
 import { dlsrFromMs, ntpMiddle32, ntpToUnixMs, unixMsToNtp } from '../../src/wire/ntp.js';
 import { decodeCompound, encodeCompound } from '../../src/wire/rtcp/compound.js';
 

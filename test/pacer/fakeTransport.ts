@@ -1,7 +1,7 @@
 /**
  * An in-memory {@link PacketTransport} for fake-clock tests: records every datagram with the clock time it was sent.
  */
-import type { Clock } from '../../src/engine/clock.js';
+import type { Clock } from '../../src/pacer/clock.js';
 import type {
   PacketKind,
   PacketTransport,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock, createSystemClock, type Clock } from '../../src/engine/clock.js';
-import { createScheduler, type Scheduler } from '../../src/engine/scheduler.js';
+import { FakeClock, createSystemClock, type Clock } from '../../src/pacer/clock.js';
+import { createScheduler, type Scheduler } from '../../src/pacer/scheduler.js';
 
 
 /** Runs one 20 ms periodic task for 25 deadlines on a real clock; returns each run's lateness in ms, sorted. */

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BitrateGuard } from '../../src/engine/bitrateGuard.js';
-import { SlidingWindowMeter, TokenBucket } from '../../src/engine/tokenBucket.js';
+import { BitrateGuard } from '../../src/pacer/bitrateGuard.js';
+import { SlidingWindowMeter, TokenBucket } from '../../src/pacer/tokenBucket.js';
 
 /** The largest byte sum over any closed window [t - w, t] of the given sends. */
 function maxWindow(sends: Array<{ t: number; bytes: number }>, w = 1000): number {

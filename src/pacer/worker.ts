@@ -1,0 +1,35 @@
+/**
+ * The pacer thread: a thin shell around {@link PacerCore}. It owns the UDP sockets of every stream in the process and
+ * sends each packet at its deadline on its own event loop, so the host's work (a bot's JSON parse, decoding, a GC
+ * pause) never reaches the wire. Being its own thread it can afford precise blocking sleeps before deadlines.
+ */
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { openUdpTransport } from '../transport/udp.js';
+import { PacerCore } from './core.js';
+import type { PacerCommand, PacerReply } from './protocol.js';
+import { Scheduler, type SchedulerPrecision } from './scheduler.js';
+
+const port = parentPort;
+if (port === null) throw new Error('pacer/worker.ts runs as a worker thread');
+
+const data = (workerData ?? {}) as { precision?: SchedulerPrecision; maxBlockShare?: number };
+// Blocking sleeps cost nothing on the host here: this thread has nothing else to do, so the budget is generous.
+const scheduler = new Scheduler({ precision: data.precision ?? 'balanced', maxBlockShare: data.maxBlockShare ?? 0.6 });
+
+const core = new PacerCore({
+  scheduler,
+  openTransport: (t) =>
+    openUdpTransport({
+      host: t.host,
+      port: t.port,
+      rtcpMux: t.rtcpMux,
+      ...(t.rtcpPort === undefined ? {} : { rtcpPort: t.rtcpPort }),
+      ...(t.localPort === undefined ? {} : { localPort: t.localPort }),
+      now: () => scheduler.clock.now(),
+    }),
+  post: (reply: PacerReply, transfer?: ArrayBuffer[]) => port.postMessage(reply, transfer ?? []),
+});
+
+port.on('message', (cmd: PacerCommand) => core.handle(cmd));
+port.postMessage({ type: 'ready', timeOrigin: performance.timeOrigin } satisfies PacerReply);
