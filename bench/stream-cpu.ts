@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createScheduler, type SchedulerPrecision } from '../src/engine/scheduler.js';
+import { createScheduler, type SchedulerPrecision } from '../src/pacer/scheduler.js';
 import { createRtpSender } from '../src/engine/sender.js';
 import type { OpusFrame } from '../src/media/frame.js';
 import { openTrack } from '../src/media/track.js';
