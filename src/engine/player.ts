@@ -19,6 +19,7 @@ import type { TrackInfo } from '../media/probe.js';
 import { openTrack, type Track, type TrackOptions } from '../media/track.js';
 import type { ModerationEvent } from '../services/moderate.js';
 import type { RtpSender } from './sender.js';
+import { emitGuarded } from '../util/emit.js';
 import type { BitrateAdviceEvent, ProgressEvent, SenderStats } from '../pacer/stats.js';
 
 /** Why a track stopped playing. */
@@ -120,11 +121,37 @@ interface Entry extends QueueItem {
   settled: boolean;
 }
 
+type Outcome =
+  | { kind: 'finished' | 'skipped' | 'stopped' | 'removed'; playedSec: number }
+  | { kind: 'seek'; seekSec: number; playedSec: number }
+  | { kind: 'error'; error: KookRtpError; playedSec: number };
+
+/** One play of an item on the sender: the current one, or the next one queued behind it (gapless). */
+interface Running {
+  readonly entry: Entry;
+  readonly current: Current;
+  /** Settles when the track's frames have all been handed to the sender (or the play ended). */
+  readonly sourceDone: Promise<void>;
+  outcome: Promise<Outcome>;
+  /** Its first frame went out. */
+  started: boolean;
+  /** It is the player's current item (events are emitted for it). */
+  promoted: boolean;
+  /** Emit trackStart for it (not after a seek). */
+  readonly announce: boolean;
+  /** Taken from the queue (put back there if cancelled before it played). */
+  readonly fromQueue: boolean;
+  /** Seconds played by earlier passes of the same item (before a seek). */
+  readonly playedBefore: number;
+  /** Its loop-'queue' copy has already been queued (by the prefetch). */
+  requeued: boolean;
+}
+
 interface Current {
   readonly entry: Entry;
   readonly abort: AbortController;
   /** Why the current play is being cut short, set before aborting. */
-  cut: { readonly kind: 'skip' | 'seek' | 'stop' | 'remove'; readonly seekSec?: number } | undefined;
+  cut: { readonly kind: 'skip' | 'seek' | 'stop' | 'remove' | 'requeue'; readonly seekSec?: number } | undefined;
   track: Track | undefined;
   /** Seconds before the first frame of this play (seek offset). */
   baseSec: number;
@@ -154,6 +181,10 @@ export class Player extends EventEmitter<PlayerEvents> {
   #queue: Entry[] = [];
   #history: Entry[] = [];
   #current: Current | undefined;
+  /** The item queued behind the current one on the sender (opened before the current one ends). */
+  #next: Running | undefined;
+  /** Items settled by stop() whose trackEnd waits for the current track's. */
+  #stoppedWaiting: Entry[] = [];
   #state: PlayerState = { status: 'idle' };
   #volume: number;
   #loop: LoopMode;
@@ -193,7 +224,8 @@ export class Player extends EventEmitter<PlayerEvents> {
 
   /** The items waiting to play (not the current one). */
   get queue(): readonly QueueItem[] {
-    return [...this.#queue];
+    const n = this.#next;
+    return n === undefined ? [...this.#queue] : [n.entry, ...this.#queue];
   }
 
   /** The item playing (or loading, or paused), if any. */
@@ -254,6 +286,7 @@ export class Player extends EventEmitter<PlayerEvents> {
       c.cut = isReopenable(c.entry.input) ? { kind: 'seek', seekSec: c.baseSec + c.samples / 48000 } : { kind: 'skip' };
       c.abort.abort();
     }
+    this.#cancelNext(true);
     this.#sender = sender;
     sender.on('progress', this.#onProgress);
     sender.on('bitrateAdvice', this.#onAdvice);
@@ -283,6 +316,11 @@ export class Player extends EventEmitter<PlayerEvents> {
   /** Removes a waiting item (settling it with `removed`); the current one is skipped instead. */
   remove(id: number): boolean {
     if (this.#current?.entry.id === id) return this.skip();
+    if (this.#next?.entry.id === id) {
+      const entry = this.#cancelNext(false);
+      if (entry !== undefined) this.#finish(entry, { reason: 'removed', playedSec: 0 }, false);
+      return true;
+    }
     const i = this.#queue.findIndex((e) => e.id === id);
     if (i < 0) return false;
     const [entry] = this.#queue.splice(i, 1);
@@ -338,7 +376,8 @@ export class Player extends EventEmitter<PlayerEvents> {
 
   /** Empties the queue (settling the items with `removed`) without touching the current track. */
   clear(): void {
-    const waiting = this.#queue;
+    const next = this.#cancelNext(false);
+    const waiting = next === undefined ? this.#queue : [next, ...this.#queue];
     this.#queue = [];
     for (const e of waiting) this.#finish(e, { reason: 'removed', playedSec: 0 }, false);
   }
@@ -349,13 +388,18 @@ export class Player extends EventEmitter<PlayerEvents> {
    */
   stop(): void {
     if (this.#state.status === 'stopped') return;
-    const waiting = this.#queue;
+    const next = this.#cancelNext(false);
+    const waiting = next === undefined ? this.#queue : [next, ...this.#queue];
     this.#queue = [];
-    for (const e of waiting) this.#finish(e, { reason: 'stopped', playedSec: 0 }, false);
     const c = this.#current;
-    if (c !== undefined) {
+    for (const e of waiting) e.settle({ reason: 'stopped', playedSec: 0 });
+    if (c !== undefined && this.#runLoop !== undefined) {
+      // The current track reports its end first; the waiting ones follow when the loop has ended it.
+      this.#stoppedWaiting.push(...waiting);
       c.cut = { kind: 'stop' };
       c.abort.abort();
+    } else {
+      for (const e of waiting) this.#finish(e, { reason: 'stopped', playedSec: 0 }, false);
     }
     if (this.#paused) {
       this.#paused = false;
@@ -432,120 +476,194 @@ export class Player extends EventEmitter<PlayerEvents> {
   }
 
   async #run(): Promise<void> {
-    for (;;) {
-      if (this.#isStopped()) return;
-      const entry = this.#queue.shift();
-      if (entry === undefined) {
-        // Not running from here on, so that an 'idle' listener (and drained()) sees the final state, and a track it
-        // queues starts a new loop; this one only returns.
-        this.#runLoop = undefined;
-        this.#setState({ status: 'idle' });
-        this.emit('idle');
-        return;
-      }
-      let seekSec = entry.options.seek ?? 0;
-      let playedSec = 0;
-      // One item may take several plays: after a seek it re-opens at the new offset.
+    let running: Running | undefined;
+    try {
       for (;;) {
-        const outcome = await this.#playOnce(entry, seekSec);
-        playedSec += outcome.playedSec;
+        if (this.#isStopped()) return;
+        if (running === undefined) {
+          const entry = this.#queue.shift();
+          if (entry === undefined) {
+            // Not running from here on, so that an 'idle' listener (and drained()) sees the final state, and a track
+            // it queues starts a new loop; this one only returns.
+            this.#runLoop = undefined;
+            this.#setState({ status: 'idle' });
+            this.#emit('idle');
+            return;
+          }
+          running = this.#start(entry, entry.options.seek ?? 0, { promoted: true, fromQueue: true, playedBefore: 0 });
+        }
+        // Gapless: once this track's source is handed over, the next one opens and queues behind it on the wire.
+        await Promise.race([running.sourceDone, running.outcome]);
+        if (this.#next === undefined && running.current.cut === undefined && !this.#isStopped()) this.#prefetch(running);
+        const outcome = await running.outcome;
+        const entry = running.entry;
+        const playedSec = running.playedBefore + outcome.playedSec;
         if (outcome.kind === 'seek') {
-          seekSec = outcome.seekSec;
+          this.#cancelNext(true);
+          running = this.#start(entry, outcome.seekSec, { promoted: true, fromQueue: running.fromQueue, playedBefore: playedSec });
           continue;
         }
         const end: TrackEnd =
-          outcome.kind === 'error'
-            ? { reason: 'error', error: outcome.error, playedSec }
-            : { reason: outcome.kind, playedSec };
+          outcome.kind === 'error' ? { reason: 'error', error: outcome.error, playedSec } : { reason: outcome.kind, playedSec };
         const again = !this.#isStopped() && (end.reason === 'finished' || end.reason === 'error');
         if (again && this.#loop === 'track' && end.reason === 'finished') {
-          this.emit('trackEnd', { item: entry, ...end });
+          this.#emit('trackEnd', { item: entry, ...end });
           if (this.#isStopped()) {
             // Stopped from a trackEnd listener: this pass has been reported, the item ends here.
             entry.settle({ reason: 'stopped', playedSec });
-            break;
+            return;
           }
-          seekSec = 0;
-          playedSec = 0;
+          const n = this.#next;
+          if (n !== undefined && n.entry === entry) {
+            this.#next = undefined;
+            running = this.#promote(n);
+          } else {
+            this.#cancelNext(true);
+            running = this.#start(entry, 0, { promoted: true, fromQueue: true, playedBefore: 0 });
+          }
           continue;
         }
         this.#finish(entry, end, true);
-        if (again && this.#loop === 'queue') {
+        if (again && this.#loop === 'queue' && !running.requeued) {
           // The item goes round again as a new entry; its promise has settled for this pass.
           this.#queue.push(this.#makeEntry(entry.input, entry.options));
         }
-        break;
+        const n = this.#next;
+        this.#next = undefined;
+        running = n === undefined ? undefined : this.#promote(n);
       }
+    } finally {
+      if (running !== undefined && this.#current === running.current) this.#current = undefined;
+      const waiting = this.#stoppedWaiting;
+      this.#stoppedWaiting = [];
+      for (const e of waiting) this.#finish(e, { reason: 'stopped', playedSec: 0 }, false);
     }
   }
 
-  async #playOnce(
-    entry: Entry,
-    seekSec: number,
-  ): Promise<
-    | { kind: 'finished' | 'skipped' | 'stopped' | 'removed'; playedSec: number }
-    | { kind: 'seek'; seekSec: number; playedSec: number }
-    | { kind: 'error'; error: KookRtpError; playedSec: number }
-  > {
+  /** Opens and queues the item after `running` (same entry again for loop 'track'). */
+  #prefetch(running: Running): void {
+    if (this.#loop === 'track') {
+      this.#next = this.#start(running.entry, 0, { promoted: false, fromQueue: false, playedBefore: 0 });
+      return;
+    }
+    let entry = this.#queue.shift();
+    let fromQueue = true;
+    if (entry === undefined && this.#loop === 'queue') {
+      entry = this.#makeEntry(running.entry.input, running.entry.options);
+      running.requeued = true;
+      fromQueue = false;
+    }
+    if (entry === undefined) return;
+    this.#next = this.#start(entry, entry.options.seek ?? 0, { promoted: false, fromQueue, playedBefore: 0 });
+  }
+
+  /** Drops the prefetched item (its buffered frames leave the wire); back to the head of the queue when `putBack`. */
+  #cancelNext(putBack: boolean): Entry | undefined {
+    const n = this.#next;
+    if (n === undefined) return undefined;
+    this.#next = undefined;
+    n.current.cut = { kind: 'requeue' };
+    n.current.abort.abort();
+    if (putBack && n.fromQueue) this.#queue.unshift(n.entry);
+    return n.entry;
+  }
+
+  /** Makes a prefetched item the current one. */
+  #promote(n: Running): Running {
+    n.promoted = true;
+    this.#current = n.current;
+    const info = n.current.track?.info;
+    if (info === undefined) this.#setState({ status: 'loading', item: n.entry });
+    else this.#setState(this.#paused ? { status: 'paused', item: n.entry, info } : { status: 'playing', item: n.entry, info });
+    if (n.started && n.announce && info !== undefined) this.#emit('trackStart', { item: n.entry, info });
+    return n;
+  }
+
+  /** Opens `entry` at `seekSec` and plays it behind whatever the sender is playing. */
+  #start(entry: Entry, seekSec: number, how: { promoted: boolean; fromQueue: boolean; playedBefore: number }): Running {
     const current: Current = { entry, abort: new AbortController(), cut: undefined, track: undefined, baseSec: seekSec, samples: 0 };
-    this.#current = current;
-    this.#setState({ status: 'loading', item: entry });
+    let sourceDone!: () => void;
+    const r: Running = {
+      entry,
+      current,
+      sourceDone: new Promise<void>((res) => (sourceDone = res)),
+      outcome: undefined as unknown as Promise<Outcome>,
+      started: false,
+      promoted: how.promoted,
+      announce: seekSec === (entry.options.seek ?? 0),
+      fromQueue: how.fromQueue,
+      playedBefore: how.playedBefore,
+      requeued: false,
+    };
+    if (how.promoted) {
+      this.#current = current;
+      this.#setState({ status: 'loading', item: entry });
+    }
+    r.outcome = this.#playOnce(r, seekSec, sourceDone).finally(sourceDone);
+    return r;
+  }
+
+  async #playOnce(r: Running, seekSec: number, sourceDone: () => void): Promise<Outcome> {
+    const { entry, current } = r;
+    let track: Track;
     try {
-      let track: Track;
-      try {
-        track = await this.#open(entry.input, {
-          ...entry.options.track,
-          roomBitrate: this.#roomBitrate,
-          volume: this.#volume,
-          seek: seekSec,
-          signal: current.abort.signal,
-        });
-      } catch (err) {
-        if (current.cut !== undefined) return this.#cutOutcome(current);
-        const error = toKookError(err);
-        this.#emitError(entry, error);
-        return { kind: 'error', error, playedSec: 0 };
-      }
-      current.track = track;
-      if (current.cut !== undefined) {
-        await track.close();
-        return this.#cutOutcome(current);
-      }
-      // The volume may have changed while opening.
-      if (track.volume !== this.#volume) track.volume = this.#volume;
-      this.#setState(
-        this.#paused
-          ? { status: 'paused', item: entry, info: track.info }
-          : { status: 'playing', item: entry, info: track.info },
-      );
-      if (seekSec === (entry.options.seek ?? 0)) this.emit('trackStart', { item: entry, info: track.info });
-      const result = await this.#sender.play(this.#frames(track, current), {
+      track = await this.#open(entry.input, {
+        ...entry.options.track,
+        roomBitrate: this.#roomBitrate,
+        volume: this.#volume,
+        seek: seekSec,
         signal: current.abort.signal,
-        // Silence closes the stream only when nothing follows: between queued tracks it would be a 100 ms gap.
-        endSilence: () => {
-          const cut = current.cut?.kind;
-          if (cut === 'stop') return true;
-          if (cut === 'seek') return false;
-          return this.#queue.length === 0 && this.#loop === 'off';
-        },
       });
-      await track.close();
+    } catch (err) {
       if (current.cut !== undefined) return this.#cutOutcome(current);
-      const playedSec = current.samples / 48000;
-      switch (result.reason) {
-        case 'finished':
-          return { kind: 'finished', playedSec };
-        case 'aborted':
-        case 'closed':
-          return { kind: 'stopped', playedSec };
-        case 'error': {
-          const error = toKookError(result.error);
-          this.#emitError(entry, error);
-          return { kind: 'error', error, playedSec };
-        }
+      const error = toKookError(err);
+      this.#emitError(entry, error);
+      return { kind: 'error', error, playedSec: 0 };
+    }
+    current.track = track;
+    if (current.cut !== undefined) {
+      await track.close();
+      return this.#cutOutcome(current);
+    }
+    // The volume may have changed while opening.
+    if (track.volume !== this.#volume) track.volume = this.#volume;
+    if (r.promoted) {
+      this.#setState(this.#paused ? { status: 'paused', item: entry, info: track.info } : { status: 'playing', item: entry, info: track.info });
+    }
+    let result: Awaited<ReturnType<RtpSender['play']>>;
+    try {
+      result = await this.#sender.play(this.#frames(track, current), {
+      signal: current.abort.signal,
+      // Silence closes the stream only when nothing follows: between queued tracks it would be a 100 ms gap.
+      endSilence: () => {
+        const cut = current.cut?.kind;
+        if (cut === 'stop') return true;
+        if (cut === 'seek' || cut === 'requeue') return false;
+        return this.#queue.length === 0 && this.#loop === 'off' && this.#next === undefined;
+      },
+      onSourceDone: sourceDone,
+      onStart: () => {
+        r.started = true;
+        if (r.promoted && r.announce) this.#emit('trackStart', { item: entry, info: track.info });
+      },
+      });
+    } catch (err) {
+      result = { reason: 'error', error: err };
+    }
+    await track.close();
+    if (current.cut !== undefined) return this.#cutOutcome(current);
+    const playedSec = current.samples / 48000;
+    switch (result.reason) {
+      case 'finished':
+        return { kind: 'finished', playedSec };
+      case 'aborted':
+      case 'closed':
+        return { kind: 'stopped', playedSec };
+      case 'error': {
+        const error = toKookError(result.error);
+        this.#emitError(entry, error);
+        return { kind: 'error', error, playedSec };
       }
-    } finally {
-      this.#current = undefined;
     }
   }
 
@@ -580,10 +698,11 @@ export class Player extends EventEmitter<PlayerEvents> {
   }
 
   #finish(entry: Entry, end: TrackEnd, played: boolean): void {
-    if (played || end.reason !== 'removed') {
-      this.emit('trackEnd', { item: entry, ...end });
-    }
+    // Settle first, emit second: a throwing listener cannot leave the promise unsettled.
     entry.settle(end);
+    if (played || end.reason !== 'removed') {
+      this.#emit('trackEnd', { item: entry, ...end });
+    }
     this.#history.push(entry);
     if (this.#history.length > 100) this.#history.shift();
   }
@@ -591,7 +710,7 @@ export class Player extends EventEmitter<PlayerEvents> {
   #progress(stats: SenderStats): void {
     const c = this.#current;
     if (c === undefined || c.track === undefined) return;
-    this.emit('progress', {
+    this.#emit('progress', {
       item: c.entry,
       positionSec: c.baseSec + c.samples / 48000,
       ...(c.track.info.durationSec === undefined ? {} : { durationSec: c.track.info.durationSec }),
@@ -602,7 +721,12 @@ export class Player extends EventEmitter<PlayerEvents> {
   }
 
   #emitError(item: QueueItem | undefined, error: KookRtpError): void {
-    if (this.listenerCount('error') > 0) this.emit('error', item === undefined ? { error } : { item, error });
+    if (this.listenerCount('error') > 0) this.#emit('error', item === undefined ? { error } : { item, error });
+  }
+
+  /** Every event goes through here: each listener guarded, so a throw never breaks the queue or a promise. */
+  #emit<K extends keyof PlayerEvents>(event: K, ...args: PlayerEvents[K]): void {
+    emitGuarded(this, event, args, 'KOOK_RTP_PLAYER');
   }
 
   #setState(next: PlayerState): void {
@@ -610,7 +734,7 @@ export class Player extends EventEmitter<PlayerEvents> {
     if (old.status === 'stopped') return;
     this.#state = next;
     if (old.status !== next.status || ('item' in old && 'item' in next && old.item !== next.item)) {
-      this.emit('stateChange', old, next);
+      this.#emit('stateChange', old, next);
     }
   }
 }
