@@ -18,6 +18,8 @@ interface Received {
   /** The payload is exactly the Opus silence frame the sender appends (f8 ff fe). */
   silence: boolean;
   from: string;
+  /** Arrival time, ms. */
+  at: number;
 }
 
 async function receiver(): Promise<{ socket: Socket; port: number; rtp: Received[]; rtcp: number }> {
@@ -38,6 +40,7 @@ async function receiver(): Promise<{ socket: Socket; port: number; rtp: Received
       size: p.payload.length,
       silence: p.payload.length === 3 && p.payload[0] === 0xf8 && p.payload[1] === 0xff && p.payload[2] === 0xfe,
       from: `${rinfo.address}:${rinfo.port}`,
+      at: performance.now(),
     });
   });
   await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
@@ -108,6 +111,35 @@ describe('Player', () => {
     expect(ends[0]!.playedSec).toBeGreaterThan(0.9);
     expect(ends[1]!.playedSec).toBeGreaterThan(0.8);
     expect(ends[1]!.playedSec).toBeLessThan(1.2);
+  });
+
+  it('changes track without a gap: one marker bit, contiguous timestamps, no inter-packet gap over 22 ms at a change', async () => {
+    const { player, rx } = await setup();
+    const sent: number[] = [];
+    player.on('trackEnd', () => sent.push(rx.rtp.length));
+    const items = [
+      player.enqueue(F('sine-s16-44k.wav'), { title: 'wav', seek: 1 }),
+      player.enqueue(F('sine-stereo-44k-vbr.mp3'), { title: 'mp3', seek: 2 }),
+      player.enqueue(F('steps.flac'), { title: 'flac', seek: 1 }),
+    ];
+    const ends = await Promise.all(items.map((i) => i.done));
+    expect(ends.map((e) => e.reason)).toEqual(['finished', 'finished', 'finished']);
+    await player.drained();
+    await new Promise((r) => setTimeout(r, 100));
+    const rtp = rx.rtp;
+    expect(rtp.filter((p) => p.marker).length).toBe(1);
+    expect(rtp[0]!.marker).toBe(true);
+    for (let i = 1; i < rtp.length; i++) {
+      expect(seqDiff(rtp[i]!.seq, rtp[i - 1]!.seq)).toBe(1);
+      expect((rtp[i]!.ts - rtp[i - 1]!.ts) >>> 0).toBe(960);
+    }
+    // Where the tracks meet: the packet count at each trackEnd (two changes), every gap around it under 22 ms.
+    expect(sent.length).toBe(3);
+    for (const at of sent.slice(0, 2)) {
+      for (let i = Math.max(1, at - 3); i < Math.min(rtp.length, at + 3); i++) {
+        expect(rtp[i]!.at - rtp[i - 1]!.at).toBeLessThan(22);
+      }
+    }
   });
 
   it('reports a failing track and goes on with the queue', async () => {
