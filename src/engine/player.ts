@@ -17,6 +17,7 @@ import type { TrackInput } from '../media/input.js';
 import { createOpusDecoder, type OpusFrameDecoder } from '../media/opus/decoder.js';
 import type { TrackInfo } from '../media/probe.js';
 import { openTrack, type Track, type TrackOptions } from '../media/track.js';
+import { openTrackInWorker } from './mediaPool.js';
 import type { ModerationEvent } from '../services/moderate.js';
 import type { RtpSender } from './sender.js';
 import { emitGuarded } from '../util/emit.js';
@@ -112,7 +113,12 @@ export interface PlayerOptions {
   readonly signal?: AbortSignal;
   /** Receives the PCM of every frame sent (decoded back from the Opus), for a moderation tap. */
   readonly tap?: PcmTap;
-  /** Opens tracks; default {@link openTrack} (tests inject failures here). */
+  /**
+   * Decode and encode in the media worker pool (paths, URLs and bytes; streams are always read here). Default: as the
+   * sender (threaded senders use the pool).
+   */
+  readonly threads?: boolean;
+  /** Opens tracks; default {@link openTrackInWorker} or {@link openTrack} (tests inject failures here). */
   readonly open?: (input: TrackInput, options: TrackOptions) => Promise<Track>;
 }
 
@@ -204,7 +210,7 @@ export class Player extends EventEmitter<PlayerEvents> {
     this.#roomBitrate = options.roomBitrate;
     this.#volume = checkVolume(options.volume ?? 1);
     this.#loop = options.loop ?? 'off';
-    this.#open = options.open ?? openTrack;
+    this.#open = options.open ?? ((options.threads ?? options.sender.threaded) ? openTrackInWorker : openTrack);
     this.#tap = options.tap;
     this.#onProgress = (e) => this.#progress(e.stats);
     this.#onAdvice = (e) => this.#current?.track?.setBitrate(e.bps);

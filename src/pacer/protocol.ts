@@ -4,7 +4,8 @@
  */
 
 import type { PacketKind, TransportInfo } from '../transport/transport.js';
-import type { PacerEvent, PacerFrame, StreamConfig } from './stream.js';
+import type { PackedFrames } from '../util/packedFrames.js';
+import type { PacerEvent, StreamConfig } from './stream.js';
 import type { SenderStats } from './stats.js';
 
 /** Where a stream sends; opened inside the pacer thread. */
@@ -14,14 +15,6 @@ export interface PacerTarget {
   readonly rtcpPort?: number;
   readonly rtcpMux: boolean;
   readonly localPort?: number;
-}
-
-/** Frames packed for a postMessage: one byte buffer plus offsets and sample counts. */
-export interface PackedFrames {
-  readonly bytes: Uint8Array;
-  /** Frame i is `bytes[ends[i-1] .. ends[i]]`. */
-  readonly ends: Uint32Array;
-  readonly samples: Uint32Array;
 }
 
 /** Host → pacer. */
@@ -64,47 +57,5 @@ export type PacerReply =
   | { readonly type: 'batch'; readonly news: StreamNews[] }
   | { readonly type: 'ready'; readonly timeOrigin: number };
 
-/**
- * Packs frames into one buffer (copied once; the buffer can then be transferred).
- *
- * @param frames - the frames.
- * @returns the packed batch.
- */
-export function packFrames(frames: readonly PacerFrame[]): PackedFrames {
-  let total = 0;
-  for (const f of frames) total += f.data.length;
-  const bytes = new Uint8Array(total);
-  const ends = new Uint32Array(frames.length);
-  const samples = new Uint32Array(frames.length);
-  let off = 0;
-  for (let i = 0; i < frames.length; i++) {
-    const f = frames[i] as PacerFrame;
-    bytes.set(f.data, off);
-    off += f.data.length;
-    ends[i] = off;
-    samples[i] = f.samples;
-  }
-  return { bytes, ends, samples };
-}
-
-/**
- * Unpacks a batch into frames whose data are views of the batch's buffer (zero copy).
- *
- * @param packed - the batch.
- * @returns the frames.
- */
-export function unpackFrames(packed: PackedFrames): PacerFrame[] {
-  const out: PacerFrame[] = new Array(packed.ends.length);
-  let start = 0;
-  for (let i = 0; i < packed.ends.length; i++) {
-    const end = packed.ends[i] as number;
-    out[i] = { data: packed.bytes.subarray(start, end), samples: packed.samples[i] as number };
-    start = end;
-  }
-  return out;
-}
-
-/** The buffers of a packed batch, for the transfer list. */
-export function packedTransfer(packed: PackedFrames): ArrayBuffer[] {
-  return [packed.bytes.buffer as ArrayBuffer, packed.ends.buffer as ArrayBuffer, packed.samples.buffer as ArrayBuffer];
-}
+export { packFrames, packedTransfer, unpackFrames } from '../util/packedFrames.js';
+export type { PackedFrames } from '../util/packedFrames.js';

@@ -1,0 +1,277 @@
+/**
+ * The media worker pool, host side: tracks opened in worker threads ({@link openTrackInWorker}) look like any
+ * {@link Track} to the player, but their decoding, resampling and Opus encoding run on other cores, ahead of time,
+ * in batches, with credit-based backpressure (a worker produces only what the host has room for).
+ *
+ * The pool is sized from `os.availableParallelism()` (configurable with {@link configureMediaPool} or
+ * `KOOK_RTP_MEDIA_WORKERS`), started lazily, and unreferenced while idle so it never keeps the process alive. A worker
+ * that dies ends its tracks with `WORKER_CRASHED` (the player reports the track and goes on); the next track opens on
+ * a fresh worker.
+ */
+
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import { type ErrorCode, KookRtpError } from '../errors.js';
+import type { OpusFrame } from '../media/frame.js';
+import type { TrackInput } from '../media/input.js';
+import type { TrackInfo } from '../media/probe.js';
+import type { Track, TrackOptions } from '../media/track.js';
+import type { MediaCommand, MediaReply, WorkerInput } from '../media/workerProtocol.js';
+import { unpackFrames } from '../util/packedFrames.js';
+import { startWorker } from './threads.js';
+
+/** Options of the media pool. */
+export interface MediaPoolOptions {
+  /** Worker threads. Default `KOOK_RTP_MEDIA_WORKERS` or `os.availableParallelism()`. */
+  workers?: number;
+  /** Frames a worker may produce ahead of what the host has taken. Default 10 (200 ms). */
+  creditFrames?: number;
+}
+
+let poolOptions: MediaPoolOptions = {};
+let pool: MediaPool | undefined;
+
+/** Sets the pool's options (before the first track opens in a worker; later calls apply to workers started after). */
+export function configureMediaPool(options: MediaPoolOptions): void {
+  poolOptions = { ...options };
+}
+
+/** Whether `input` can be opened in a worker (paths, URLs, bytes: yes; streams and iterables: no). */
+export function workerInput(input: TrackInput): WorkerInput | undefined {
+  if (typeof input === 'string') return /^https?:\/\//i.test(input) ? { kind: 'url', href: input } : { kind: 'path', path: input };
+  if (input instanceof URL) return input.protocol === 'file:' ? { kind: 'path', path: decodeURIComponent(input.pathname) } : { kind: 'url', href: input.href };
+  if (input instanceof Uint8Array) return { kind: 'bytes', bytes: input };
+  return undefined;
+}
+
+interface PoolWorker {
+  readonly worker: Worker;
+  readonly jobs: Map<number, RemoteTrack>;
+  dead: boolean;
+}
+
+class MediaPool {
+  readonly #size: number;
+  readonly credit: number;
+  readonly #workers: PoolWorker[] = [];
+  #nextJob = 1;
+
+  constructor(options: MediaPoolOptions) {
+    const env = Number(process.env['KOOK_RTP_MEDIA_WORKERS']);
+    const n = options.workers ?? (Number.isInteger(env) && env > 0 ? env : availableParallelism());
+    this.#size = Math.max(1, Math.min(64, Math.floor(n)));
+    this.credit = Math.max(2, options.creditFrames ?? 10);
+  }
+
+  /** Picks the least busy worker (starting one while below the pool size). */
+  assign(track: RemoteTrack): { w: PoolWorker; job: number } {
+    // The whole pool starts at once: a worker takes a while to load, and the next track must not wait for that.
+    while (this.#workers.length < this.#size) this.#spawn();
+    const alive = this.#workers.filter((w) => !w.dead);
+    const w = alive.reduce((best, x) => (x.jobs.size < best.jobs.size ? x : best));
+    const job = this.#nextJob++;
+    w.jobs.set(job, track);
+    if (w.jobs.size === 1) w.worker.ref();
+    return { w, job };
+  }
+
+  release(w: PoolWorker, job: number): void {
+    if (w.jobs.delete(job) && w.jobs.size === 0 && !w.dead) w.worker.unref();
+  }
+
+  /** Test hook: crash every worker. */
+  crashAll(): void {
+    for (const w of this.#workers) if (!w.dead) w.worker.postMessage({ op: 'crash' } satisfies MediaCommand);
+  }
+
+  #spawn(): PoolWorker {
+    const worker = startWorker(import.meta.url, '../media/worker');
+    worker.unref();
+    const w: PoolWorker = { worker, jobs: new Map(), dead: false };
+    this.#workers.push(w);
+    worker.on('message', (m: MediaReply) => w.jobs.get(m.job)?.onReply(m));
+    const die = (err: Error): void => {
+      if (w.dead) return;
+      w.dead = true;
+      const i = this.#workers.indexOf(w);
+      if (i >= 0) this.#workers.splice(i, 1);
+      const error = new KookRtpError('WORKER_CRASHED', `a media worker died: ${err.message}`, { cause: err });
+      const jobs = [...w.jobs.values()];
+      w.jobs.clear();
+      for (const t of jobs) t.crashed(error);
+      void worker.terminate();
+    };
+    worker.on('error', die);
+    worker.on('exit', (code) => die(new Error(`exited with code ${code}`)));
+    return w;
+  }
+}
+
+function getPool(): MediaPool {
+  pool ??= new MediaPool(poolOptions);
+  return pool;
+}
+
+/** Test hook: makes every media worker crash. */
+export function crashMediaWorkersForTest(): void {
+  pool?.crashAll();
+}
+
+/** A track decoded and encoded in a media worker. */
+class RemoteTrack implements Track {
+  #info: TrackInfo | undefined;
+  #volume: number;
+  readonly #w: PoolWorker;
+  readonly #job: number;
+  readonly #pool: MediaPool;
+  readonly #frames: OpusFrame[] = [];
+  #head = 0;
+  #ended = false;
+  #error: KookRtpError | undefined;
+  #wake: (() => void) | undefined;
+  #opened: { resolve: (t: Track) => void; reject: (e: KookRtpError) => void } | undefined;
+  #taken = 0;
+  #closed = false;
+  #iterating = false;
+
+  constructor(p: MediaPool, input: WorkerInput, options: TrackOptions) {
+    this.#pool = p;
+    this.#volume = options.volume ?? 1;
+    const { w, job } = p.assign(this);
+    this.#w = w;
+    this.#job = job;
+    const { signal, ...plain } = options;
+    this.#post({ op: 'open', job, input, options: plain, credit: p.credit });
+    signal?.addEventListener('abort', () => this.#fail(new KookRtpError('ABORTED', 'the track was aborted')), { once: true });
+  }
+
+  /** Resolves once the worker has probed and opened the input. */
+  ready(): Promise<Track> {
+    if (this.#info !== undefined) return Promise.resolve(this);
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    return new Promise<Track>((resolve, reject) => (this.#opened = { resolve, reject }));
+  }
+
+  get info(): TrackInfo {
+    return this.#info as TrackInfo;
+  }
+
+  get volume(): number {
+    return this.#volume;
+  }
+
+  set volume(v: number) {
+    this.#volume = v;
+    this.#post({ op: 'volume', job: this.#job, value: v });
+  }
+
+  setBitrate(bps: number): void {
+    this.#post({ op: 'bitrate', job: this.#job, bps });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#post({ op: 'close', job: this.#job });
+    this.#pool.release(this.#w, this.#job);
+    this.#ended = true;
+    this.#frames.length = 0;
+    this.#head = 0;
+    this.#kick();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<OpusFrame> {
+    if (this.#iterating) throw new KookRtpError('INVALID_ARGUMENT', 'a track can be iterated once');
+    this.#iterating = true;
+    try {
+      for (;;) {
+        if (this.#head < this.#frames.length) {
+          const f = this.#frames[this.#head++] as OpusFrame;
+          if (this.#head === this.#frames.length) {
+            this.#frames.length = 0;
+            this.#head = 0;
+          }
+          // Credit back in batches: the worker produces only what was taken.
+          if (++this.#taken >= 5) {
+            this.#post({ op: 'credit', job: this.#job, frames: this.#taken });
+            this.#taken = 0;
+          }
+          yield f;
+          continue;
+        }
+        if (this.#error !== undefined) throw this.#error;
+        if (this.#ended) return;
+        await new Promise<void>((r) => (this.#wake = r));
+      }
+    } finally {
+      await this.close();
+    }
+  }
+
+  onReply(m: MediaReply): void {
+    switch (m.type) {
+      case 'opened':
+        this.#info = m.info;
+        this.#opened?.resolve(this);
+        this.#opened = undefined;
+        return;
+      case 'frames':
+        if (this.#closed) return;
+        for (const f of unpackFrames(m.frames)) this.#frames.push(f);
+        this.#kick();
+        return;
+      case 'end':
+        if (m.error !== undefined) {
+          this.#fail(new KookRtpError(m.error.code as ErrorCode, m.error.message));
+          return;
+        }
+        this.#ended = true;
+        this.#pool.release(this.#w, this.#job);
+        this.#kick();
+        return;
+    }
+  }
+
+  crashed(error: KookRtpError): void {
+    this.#fail(error);
+  }
+
+  #fail(error: KookRtpError): void {
+    if (this.#error !== undefined || this.#closed) return;
+    this.#error = error;
+    this.#pool.release(this.#w, this.#job);
+    this.#opened?.reject(error);
+    this.#opened = undefined;
+    if (error.code === 'ABORTED') this.#post({ op: 'close', job: this.#job });
+    this.#kick();
+  }
+
+  #kick(): void {
+    const w = this.#wake;
+    this.#wake = undefined;
+    w?.();
+  }
+
+  #post(cmd: MediaCommand): void {
+    if (this.#w.dead) return;
+    this.#w.worker.postMessage(cmd);
+  }
+}
+
+/**
+ * Opens a track in a media worker (see the module comment); inputs that cannot cross threads (Node streams, async
+ * iterables) are opened here with {@link openTrack} instead.
+ *
+ * @param input - path, URL or bytes (others fall back to this thread).
+ * @param options - as {@link openTrack}.
+ * @returns the track, once probed and opened.
+ * @throws {@link KookRtpError} as {@link openTrack}; `WORKER_CRASHED` when the worker died while opening.
+ */
+export async function openTrackInWorker(input: TrackInput, options: TrackOptions = {}): Promise<Track> {
+  const wi = workerInput(input);
+  if (wi === undefined) {
+    const { openTrack } = await import('../media/track.js');
+    return openTrack(input, options);
+  }
+  return new RemoteTrack(getPool(), wi, options).ready();
+}

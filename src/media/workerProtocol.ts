@@ -1,0 +1,32 @@
+/**
+ * The messages between the host and a media worker: plain data; frames packed into one transferred buffer per batch.
+ */
+
+import type { PackedFrames } from '../util/packedFrames.js';
+import type { TrackInfo } from './probe.js';
+import type { TrackOptions } from './track.js';
+
+/** An input that can cross to a worker. Streams and async iterables cannot: they are opened on the host. */
+export type WorkerInput =
+  | { readonly kind: 'path'; readonly path: string }
+  | { readonly kind: 'url'; readonly href: string }
+  | { readonly kind: 'bytes'; readonly bytes: Uint8Array };
+
+/** Track options as they cross (no signal: the host closes the job instead). */
+export type WorkerTrackOptions = Omit<TrackOptions, 'signal'>;
+
+/** Host → worker. */
+export type MediaCommand =
+  | { readonly op: 'open'; readonly job: number; readonly input: WorkerInput; readonly options: WorkerTrackOptions; readonly credit: number }
+  /** The host has taken `frames` more: produce that many more. */
+  | { readonly op: 'credit'; readonly job: number; readonly frames: number }
+  | { readonly op: 'volume'; readonly job: number; readonly value: number }
+  | { readonly op: 'bitrate'; readonly job: number; readonly bps: number }
+  | { readonly op: 'close'; readonly job: number }
+  | { readonly op: 'crash' };
+
+/** Worker → host. */
+export type MediaReply =
+  | { readonly type: 'opened'; readonly job: number; readonly info: TrackInfo }
+  | { readonly type: 'frames'; readonly job: number; readonly frames: PackedFrames }
+  | { readonly type: 'end'; readonly job: number; readonly error?: { readonly code: string; readonly message: string } };
