@@ -86,7 +86,6 @@ class MediaPool {
 
   #spawn(): PoolWorker {
     const worker = startWorker(import.meta.url, '../media/worker');
-    worker.unref();
     const w: PoolWorker = { worker, jobs: new Map(), dead: false };
     this.#workers.push(w);
     worker.on('message', (m: MediaReply) => w.jobs.get(m.job)?.onReply(m));
@@ -103,6 +102,8 @@ class MediaPool {
     };
     worker.on('error', die);
     worker.on('exit', (code) => die(new Error(`exited with code ${code}`)));
+    // After the listeners: adding a 'message' listener refs the worker's port again.
+    worker.unref();
     return w;
   }
 }

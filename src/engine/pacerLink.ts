@@ -146,10 +146,11 @@ class PacerThread {
     const env = process.env['KOOK_RTP_PRECISION'];
     const precision = options.precision ?? (env === 'high' || env === 'low' || env === 'balanced' ? env : 'balanced');
     this.#worker = startWorker(import.meta.url, '../pacer/worker', { workerData: { precision } });
-    this.#worker.unref();
     this.#worker.on('message', (m: PacerReply) => this.#onMessage(m));
     this.#worker.on('error', (err) => this.#die(err));
     this.#worker.on('exit', (code) => this.#die(new Error(`the pacer thread exited with code ${code}`)));
+    // After the listeners: adding a 'message' listener refs the worker's port again.
+    this.#worker.unref();
   }
 
   /** Host-clock ms for a pacer-clock time. */

@@ -4,8 +4,9 @@
  * frames packed in batches and producing only as far as the host's credit goes (backpressure).
  */
 
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { isKookRtpError } from '../errors.js';
+import { setThreadNice } from '../util/threadPriority.js';
 import { packFrames, packedTransfer, type PlainFrame } from '../util/packedFrames.js';
 import type { OpusFrame } from './frame.js';
 import type { MediaCommand, MediaReply } from './workerProtocol.js';
@@ -13,6 +14,8 @@ import { openTrack, type Track } from './track.js';
 
 const port = parentPort;
 if (port === null) throw new Error('media/worker.ts runs as a worker thread');
+// Work ahead of time, with a buffer to spend: let the pacer thread and the host go first on a busy machine.
+setThreadNice(((workerData ?? {}) as { nice?: number }).nice ?? 5);
 
 interface Job {
   readonly abort: AbortController;

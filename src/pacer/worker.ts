@@ -6,6 +6,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { openUdpTransport } from '../transport/udp.js';
+import { setThreadNice } from '../util/threadPriority.js';
 import { PacerCore } from './core.js';
 import type { PacerCommand, PacerReply } from './protocol.js';
 import { Scheduler, type SchedulerPrecision } from './scheduler.js';
@@ -13,7 +14,9 @@ import { Scheduler, type SchedulerPrecision } from './scheduler.js';
 const port = parentPort;
 if (port === null) throw new Error('pacer/worker.ts runs as a worker thread');
 
-const data = (workerData ?? {}) as { precision?: SchedulerPrecision; maxBlockShare?: number };
+const data = (workerData ?? {}) as { precision?: SchedulerPrecision; maxBlockShare?: number; nice?: number };
+// Deadlines first: on a busy machine this thread should run before threads that have a buffer to spend.
+setThreadNice(data.nice ?? -10);
 // Blocking sleeps cost nothing on the host here: this thread has nothing else to do, so the budget is generous.
 const scheduler = new Scheduler({ precision: data.precision ?? 'balanced', maxBlockShare: data.maxBlockShare ?? 0.6 });
 
