@@ -106,7 +106,7 @@ function probeSeconds(file: string): number {
 }
 
 /** A stereo, music-like MP3 (two tones, pink noise per channel, a slow tremolo) so Opus VBR has work to do. */
-function generateInput(dir: string, seconds: number): string {
+export function generateInput(dir: string, seconds: number): string {
   const file = path.join(dir, `music-${seconds}s.mp3`);
   const d = String(seconds);
   execFileSync('ffmpeg', [

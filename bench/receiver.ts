@@ -24,6 +24,9 @@ let gaps: number[] = [];
 // |gap - 20 ms| over every stream, 0.01 ms buckets up to 50 ms.
 const deviation = new Uint32Array(5001);
 let deviationCount = 0;
+// Every stream: the longest arrival gap, and gaps over 25 ms.
+let gapMaxAll = 0;
+let gapsOver25 = 0;
 let packets = 0;
 let bytes = 0;
 
@@ -52,6 +55,8 @@ socket.on('message', (msg) => {
   s.lastTs = ts;
   s.packets++;
   if (ssrc === firstSsrc) gaps.push(gap);
+  if (gap > gapMaxAll) gapMaxAll = gap;
+  if (gap > 25) gapsOver25++;
   const dev = Math.min(5000, Math.round(Math.abs(d) * 100));
   deviation[dev] = (deviation[dev] ?? 0) + 1;
   deviationCount++;
@@ -91,6 +96,8 @@ function report(): unknown {
       gapDeviationP99: devQuantile(0.99),
       jitterMsP50: quantile(jitters, 0.5),
       jitterMsMax: jitters[jitters.length - 1] ?? Number.NaN,
+      gapMax: gapMaxAll,
+      gapsOver25,
     },
   };
   sources.clear();
@@ -98,6 +105,8 @@ function report(): unknown {
   gaps = [];
   deviation.fill(0);
   deviationCount = 0;
+  gapMaxAll = 0;
+  gapsOver25 = 0;
   packets = 0;
   bytes = 0;
   return out;

@@ -35,6 +35,7 @@ export interface PacerLink {
   flush(seg: number | undefined, silence: boolean): void;
   pause(): void;
   resume(): void;
+  resetLateness(): void;
   /** BYE, socket closed. Never rejects. */
   close(): Promise<void>;
   /** The latest counters (in a thread: as of the last batch, at most a second old; exact after a segment's end). */
@@ -103,6 +104,9 @@ export class LocalLink implements PacerLink {
   }
   resume(): void {
     this.#stream?.resume();
+  }
+  resetLateness(): void {
+    this.#stream?.resetLateness();
   }
   async close(): Promise<void> {
     await this.#stream?.close();
@@ -278,6 +282,9 @@ export class ThreadLink implements PacerLink {
   }
   resume(): void {
     this.#post({ op: 'resume', id: this.#id });
+  }
+  resetLateness(): void {
+    this.#post({ op: 'resetLateness', id: this.#id });
   }
   close(): Promise<void> {
     this.#closing ??= new Promise<void>((resolve) => {

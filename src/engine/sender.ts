@@ -402,6 +402,11 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
     this.#refreshPlayState();
   }
 
+  /** Forgets the lateness samples so far, so that `stats().lateness` describes a window starting now. */
+  resetLateness(): void {
+    this.#link?.resetLateness();
+  }
+
   /** A snapshot of every counter (from a pacer thread: as of its last report, at most a second old). */
   stats(): SenderStats {
     const s = this.#link?.stats() ?? EMPTY_STATS;

@@ -82,6 +82,9 @@ export class PacerCore {
       case 'resume':
         s.resume();
         break;
+      case 'resetLateness':
+        s.resetLateness();
+        break;
       case 'close':
         this.#close(e, s, cmd.id);
         break;

@@ -33,6 +33,7 @@ export type PacerCommand =
   | { readonly op: 'flush'; readonly id: number; readonly seg: number | undefined; readonly silence: boolean }
   | { readonly op: 'pause'; readonly id: number }
   | { readonly op: 'resume'; readonly id: number }
+  | { readonly op: 'resetLateness'; readonly id: number }
   | { readonly op: 'close'; readonly id: number }
   /** Test hook: crash the thread (a worker that dies must not hang the host). */
   | { readonly op: 'crash' };

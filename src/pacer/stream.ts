@@ -362,6 +362,11 @@ export class PacedStream {
     this.#signalSpace();
   }
 
+  /** Forgets the lateness samples so far (a measurement window starts now). */
+  resetLateness(): void {
+    this.#lateness.reset();
+  }
+
   /** Pauses: the silence frames, then nothing; queued frames wait. */
   pause(): void {
     if (this.#state.status !== 'idle' && this.#state.status !== 'playing') return;

@@ -1,0 +1,135 @@
+/**
+ * The kook-rtp side of bench/scale.ts, in its own process: N streams to one receiver, each a `createPlayer` on its own
+ * `createRtpSender` (transcode), or N senders playing ready Opus frames (passthrough). Prints `{"ready":true}` once
+ * the streams are started; on stdin, `mark` starts a measurement window and `report` prints what happened in it
+ * (CPU of the whole process, all threads; RSS; event-loop delay of the host; the senders' counters) as one JSON line;
+ * `quit` destroys everything and exits.
+ *
+ * Run by bench/scale.ts: node --import tsx bench/scaleChild.ts --streams N --port P --file F
+ *   [--mode transcode|passthrough] [--block-ms MS] [--threads 0|1] [--dashboard]
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { createPlayer, type Player } from '../src/engine/player.js';
+import { createRtpSender, type RtpSender } from '../src/engine/sender.js';
+import type { OpusFrame } from '../src/media/frame.js';
+import { OggDemuxer } from '../src/wire/ogg/demuxer.js';
+
+const args = process.argv.slice(2);
+const arg = (name: string, def: string): string => {
+  const i = args.indexOf(name);
+  return i >= 0 ? (args[i + 1] ?? def) : def;
+};
+const streams = Number(arg('--streams', '1'));
+const port = Number(arg('--port', '0'));
+const file = arg('--file', '');
+const mode = arg('--mode', 'transcode');
+const blockMs = Number(arg('--block-ms', '0'));
+const threads = arg('--threads', '1') !== '0';
+const room = 48000;
+
+const senders: RtpSender[] = [];
+const players: Player[] = [];
+
+async function opusFrames(path: string): Promise<OpusFrame[]> {
+  const demux = new OggDemuxer();
+  const out: OpusFrame[] = [];
+  let i = 0;
+  for (const p of demux.push(await readFile(path))) {
+    if (i++ < 2 || p.data.length === 0) continue;
+    out.push({ data: p.data, samples: 960 });
+  }
+  return out;
+}
+
+function* loop(frames: OpusFrame[]): Generator<OpusFrame> {
+  for (;;) for (const f of frames) yield f;
+}
+
+const frames = mode === 'passthrough' ? await opusFrames(file) : [];
+for (let i = 0; i < streams; i++) {
+  const sender = createRtpSender({
+    target: { host: '127.0.0.1', port },
+    ssrc: 10_000 + i,
+    payloadType: 111,
+    roomBitrate: room,
+    threads,
+    progressIntervalMs: 0,
+  });
+  senders.push(sender);
+  if (mode === 'passthrough') {
+    void sender.play(loop(frames));
+  } else {
+    const player = createPlayer({ sender, roomBitrate: room, loop: 'track' });
+    player.on('error', (e) => process.stderr.write(`stream ${i}: ${e.error.code} ${e.error.message}\n`));
+    player.enqueue(file);
+    players.push(player);
+  }
+  // Staggered starts, as streams of a real bot come and go.
+  await new Promise((r) => setTimeout(r, 1000 / Math.max(1, streams)));
+}
+
+if (blockMs > 0) {
+  setInterval(() => {
+    const end = performance.now() + blockMs;
+    while (performance.now() < end) {
+      // A bot's large JSON parse or image resize.
+    }
+  }, 1000);
+}
+
+const eld = monitorEventLoopDelay({ resolution: 1 });
+let cpu0 = process.cpuUsage();
+let t0 = performance.now();
+let base = { stalls: 0, underruns: 0 };
+
+function totals(): { stalls: number; underruns: number } {
+  let stalls = 0;
+  let underruns = 0;
+  for (const s of senders) {
+    const st = s.stats();
+    stalls += st.stalls;
+    underruns += st.underruns;
+  }
+  return { stalls, underruns };
+}
+
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const cmd = line.trim();
+  if (cmd === 'mark') {
+    for (const s of senders) s.resetLateness();
+    cpu0 = process.cpuUsage();
+    t0 = performance.now();
+    base = totals();
+    eld.reset();
+    eld.enable();
+    process.stdout.write(`${JSON.stringify({ marked: true })}\n`);
+  } else if (cmd === 'report') {
+    const cpu = process.cpuUsage(cpu0);
+    const wallMs = performance.now() - t0;
+    eld.disable();
+    const now = totals();
+    const p99s = senders.map((s) => s.stats().lateness.p99Ms).sort((a, b) => a - b);
+    const maxes = senders.map((s) => s.stats().lateness.maxMs);
+    const maxBps = senders.map((s) => s.stats().bitrate.maxBps);
+    process.stdout.write(
+      `${JSON.stringify({
+        wallMs,
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        rssMb: process.memoryUsage().rss / 2 ** 20,
+        stalls: now.stalls - base.stalls,
+        underruns: now.underruns - base.underruns,
+        latenessP99Ms: p99s[p99s.length - 1] ?? 0,
+        latenessP99MedianMs: p99s[Math.floor(p99s.length / 2)] ?? 0,
+        latenessMaxMs: Math.max(0, ...maxes),
+        maxWindowBps: Math.max(0, ...maxBps),
+        eventLoopDelayP99Ms: eld.percentile(99) / 1e6,
+        eventLoopDelayMaxMs: eld.max / 1e6,
+      })}\n`,
+    );
+  } else if (cmd === 'quit') {
+    void Promise.all([...players.map((p) => p.destroy()), ...senders.map((s) => s.close())]).then(() => process.exit(0));
+  }
+});
