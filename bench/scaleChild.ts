@@ -79,7 +79,7 @@ if (blockMs > 0) {
   }, 1000);
 }
 
-const eld = monitorEventLoopDelay({ resolution: 1 });
+const eld = monitorEventLoopDelay({ resolution: 20 });
 let cpu0 = process.cpuUsage();
 let t0 = performance.now();
 let base = { stalls: 0, underruns: 0 };
