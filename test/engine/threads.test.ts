@@ -11,21 +11,25 @@ import { crashPacerThreadForTest } from '../../src/engine/pacerLink.js';
 import { createPlayer } from '../../src/engine/player.js';
 import { createRtpSender } from '../../src/engine/sender.js';
 import type { OpusFrame } from '../../src/media/frame.js';
+import { OggDemuxer } from '../../src/wire/ogg/demuxer.js';
+import { readFile } from 'node:fs/promises';
 
 const F = (name: string): string => fileURLToPath(new URL(`../../fixtures/media/${name}`, import.meta.url));
 
 /** A UDP receiver on its own thread, so a blocked test thread cannot delay its arrival times. */
-async function threadReceiver(): Promise<{ port: number; stop(): Promise<{ at: number[]; seq: number[]; marker: boolean[] }> }> {
+async function threadReceiver(): Promise<{ port: number; stop(): Promise<{ at: number[]; seq: number[]; marker: boolean[]; head: string[] }> }> {
   const w = new Worker(
     `const { parentPort } = require('node:worker_threads');
      const s = require('node:dgram').createSocket('udp4');
-     const at = [], seq = [], marker = [];
+     const at = [], seq = [], marker = [], head = [];
      s.on('message', (m) => {
        if (m.length < 12 || (m[1] >= 192 && m[1] <= 223)) return;
-       at.push(performance.now()); seq.push(m.readUInt16BE(2)); marker.push((m[1] & 0x80) !== 0);
+       // Epoch ms, comparable across threads.
+       at.push(performance.timeOrigin + performance.now()); seq.push(m.readUInt16BE(2)); marker.push((m[1] & 0x80) !== 0);
+       head.push(m.subarray(12, 40).toString('hex'));
      });
      s.bind(0, '127.0.0.1', () => parentPort.postMessage({ port: s.address().port }));
-     parentPort.on('message', () => { parentPort.postMessage({ at, seq, marker }); s.close(); parentPort.close(); });`,
+     parentPort.on('message', () => { parentPort.postMessage({ at, seq, marker, head }); s.close(); parentPort.close(); });`,
     { eval: true },
   );
   const port = await new Promise<number>((r) => w.once('message', (m: { port: number }) => r(m.port)));
@@ -56,7 +60,52 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
 
+/** The Opus packets of an Ogg file, as the receiver's payload heads. */
+async function oggPacketHeads(path: string): Promise<string[]> {
+  const demux = new OggDemuxer();
+  const out: string[] = [];
+  let i = 0;
+  for (const p of demux.push(await readFile(path))) if (i++ >= 2) out.push(Buffer.from(p.data.subarray(0, 28)).toString('hex'));
+  return out;
+}
+
+const epochNow = (): number => performance.timeOrigin + performance.now();
+
 describe('threaded sender and player (real threads)', () => {
+  it('skip and seek take effect on the wire within one frame', async () => {
+    const a = await oggPacketHeads(F('steps.ogg'));
+    const b = await oggPacketHeads(F('sine-opus-48k.ogg'));
+    const rx = await threadReceiver();
+    const player = createPlayer({ sender: createRtpSender({ target: { host: '127.0.0.1', port: rx.port }, roomBitrate: 128000 }), roomBitrate: 128000 });
+    cleanups.push(() => player.destroy());
+    const first = player.enqueue(F('steps.ogg'));
+    const second = player.enqueue(F('sine-opus-48k.ogg'));
+    await new Promise((r) => player.once('trackStart', r));
+    await new Promise((r) => setTimeout(r, 800));
+    const seekAt = epochNow();
+    player.seek(3);
+    await new Promise((r) => setTimeout(r, 400));
+    const skipAt = epochNow();
+    player.skip();
+    expect((await first.done).reason).toBe('skipped');
+    expect((await second.done).reason).toBe('finished');
+    const got = await rx.stop();
+    const indexA = (h: string): number => a.indexOf(h);
+    const isB = (h: string): boolean => b.includes(h);
+    // Seek: no packet from before the seek point (index < 150, 3 s) leaves more than one frame after the call...
+    const oldAfterSeek = got.at.filter((t, i) => t > seekAt && indexA(got.head[i] as string) >= 0 && indexA(got.head[i] as string) < 150);
+    expect(oldAfterSeek.every((t) => t - seekAt < 20 + 10)).toBe(true);
+    // ...and the audio from 3 s on follows once the track has been re-opened.
+    const firstNew = got.at.find((t, i) => t > seekAt && indexA(got.head[i] as string) >= 150);
+    expect(firstNew).toBeDefined();
+    expect((firstNew as number) - seekAt).toBeLessThan(300);
+    // Skip: nothing of the first track after one frame; the next track, already queued behind it, starts at once.
+    const aAfterSkip = got.at.filter((t, i) => t > skipAt && indexA(got.head[i] as string) >= 0);
+    expect(aAfterSkip.every((t) => t - skipAt < 20 + 10)).toBe(true);
+    const firstB = got.at.find((t, i) => t > skipAt && isB(got.head[i] as string));
+    expect((firstB as number) - skipAt).toBeLessThan(20 + 10);
+  });
+
   it('a host loop blocked for 100 ms every 300 ms leaves no hole at the receiver and no underrun', async () => {
     const rx = await threadReceiver();
     const sender = createRtpSender({ target: { host: '127.0.0.1', port: rx.port }, roomBitrate: 64000, silenceFrames: 0 });
