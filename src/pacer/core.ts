@@ -17,6 +17,8 @@ export interface PacerCoreDeps {
   post(reply: PacerReply, transfer?: ArrayBuffer[]): void;
   /** News are held this long at most before a batch goes out, ms. Default 10. */
   readonly flushMs?: number;
+  /** See {@link PacedStream}'s `phaseGridMs`. Default 2. */
+  readonly phaseGridMs?: number;
 }
 
 interface Entry {
@@ -105,6 +107,7 @@ export class PacerCore {
             scheduler: this.#deps.scheduler,
             transport,
             refillAt: cmd.refillAt,
+            phaseGridMs: this.#deps.phaseGridMs ?? 2,
             listener: {
               event: (ev) => {
                 entry.news.events.push(ev);

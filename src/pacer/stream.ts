@@ -155,6 +155,7 @@ export class PacedStream {
   readonly #ipOverhead: number;
   readonly #guard: BitrateGuard | undefined;
   #refillAt = 0;
+  readonly #grid: number;
   #state: PacedStreamState = { status: 'idle' };
 
   // queue: a ring would save the shift, but queues are a few dozen frames long
@@ -224,6 +225,11 @@ export class PacedStream {
       sequencer?: RtpSequencer;
       /** Queue length at or below which {@link PacedStreamListener.space} is called. Default 0. */
       refillAt?: number;
+      /**
+       * Start every talkspurt (and re-anchor after a stall) on a multiple of this many ms of the clock, so that the
+       * deadlines of many streams fall together and go out in one wake-up. Default 0 (off).
+       */
+      phaseGridMs?: number;
     },
   ) {
     validateStreamConfig(config);
@@ -233,6 +239,7 @@ export class PacedStream {
     this.#listener = deps.listener;
     this.#onPacket = deps.onPacket;
     this.#refillAt = deps.refillAt ?? 0;
+    this.#grid = deps.phaseGridMs ?? 0;
     const pk = { ssrc: config.ssrc ?? 1111, payloadType: config.payloadType ?? 111 };
     this.#packetizer = new RtpPacketizer(deps.sequencer === undefined ? pk : { ...pk, sequencer: deps.sequencer });
     const r = config.rtcp ?? {};
@@ -490,7 +497,7 @@ export class PacedStream {
     const late = t - deadline;
     if (late > this.#stallMs) {
       this.#stalls++;
-      this.#mediaDeadline = t;
+      this.#mediaDeadline = this.#snap(t);
       this.#listener.event({ type: 'stall', lateMs: late });
     }
 
@@ -574,6 +581,12 @@ export class PacedStream {
     return this.#mediaDeadline > t ? this.#mediaDeadline : t;
   }
 
+  /** `t` moved up to the phase grid (see `phaseGridMs`). */
+  #snap(t: number): number {
+    const g = this.#grid;
+    return g > 0 ? Math.ceil(t / g) * g : t;
+  }
+
   #signalSpace(): void {
     if (this.#spaceSignalled || this.queued > this.#refillAt) return;
     this.#spaceSignalled = true;
@@ -613,12 +626,13 @@ export class PacedStream {
         // A frame a little late: keep the schedule and contiguous timestamps; lateness records the delay.
       } else if (gap > 0) {
         // A real gap: the timestamp follows real time, the marker flags the new talkspurt (RFC 3551 §4.1).
-        this.#packetizer.skip(gap * SAMPLES_PER_MS);
+        const start = this.#snap(now);
+        this.#packetizer.skip((start - gapFrom) * SAMPLES_PER_MS);
         this.#marker = true;
-        this.#mediaDeadline = now;
+        this.#mediaDeadline = start;
       }
     } else if (!this.#sentAny) {
-      this.#mediaDeadline = now;
+      this.#mediaDeadline = this.#snap(now);
     }
     this.#scheduled = true;
     this.#scheduler.schedule(this.#task, this.#mediaDeadline > now ? this.#mediaDeadline : now);
