@@ -62,6 +62,12 @@ export type {
   UnderrunEvent,
   BitrateAdviceEvent,
 } from './pacer/stats.js';
+export { configureMediaPool, openTrackInWorker } from './engine/mediaPool.js';
+export type { MediaPoolOptions } from './engine/mediaPool.js';
+export { configurePacerThread } from './engine/pacerLink.js';
+export type { PacerThreadOptions } from './engine/pacerLink.js';
+export { PacedStream } from './pacer/stream.js';
+export type { PacedStreamListener, PacedStreamState, PacerEvent, PacerFrame, StreamConfig } from './pacer/stream.js';
 export { RtcpSession } from './pacer/rtcpSession.js';
 export type { RemoteReport } from './pacer/rtcpSession.js';
 export { createScheduler, getDefaultScheduler, Scheduler } from './pacer/scheduler.js';
