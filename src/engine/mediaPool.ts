@@ -134,6 +134,10 @@ class RemoteTrack implements Track {
   #taken = 0;
   #closed = false;
   #iterating = false;
+  /** Frames handed out so far (the index of the next one). */
+  #yielded = 0;
+  /** Frames of an older epoch (made before a replay) are dropped. */
+  #epoch = 0;
 
   constructor(p: MediaPool, input: WorkerInput, options: TrackOptions) {
     this.#pool = p;
@@ -170,6 +174,19 @@ class RemoteTrack implements Track {
     this.#post({ op: 'bitrate', job: this.#job, bps });
   }
 
+  rewind(frame: number): boolean {
+    if (!Number.isInteger(frame) || frame < 0 || frame > this.#yielded || this.#closed) return false;
+    if (frame === this.#yielded && this.#head === this.#frames.length) return true;
+    // Whatever waits here was made before the change: the worker makes it again from `frame` on.
+    this.#frames.length = 0;
+    this.#head = 0;
+    this.#yielded = frame;
+    this.#epoch++;
+    this.#taken = 0;
+    this.#post({ op: 'replay', job: this.#job, from: frame, epoch: this.#epoch, credit: this.#pool.credit });
+    return true;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -193,6 +210,7 @@ class RemoteTrack implements Track {
             this.#head = 0;
           }
           // Credit back in batches: the worker produces only what was taken.
+          this.#yielded++;
           if (++this.#taken >= 5) {
             this.#post({ op: 'credit', job: this.#job, frames: this.#taken });
             this.#taken = 0;
@@ -217,9 +235,11 @@ class RemoteTrack implements Track {
         this.#opened = undefined;
         return;
       case 'frames':
-        if (this.#closed) return;
+        if (this.#closed || m.epoch !== this.#epoch) return;
         for (const f of unpackFrames(m.frames)) this.#frames.push(f);
         this.#kick();
+        return;
+      case 'replayed':
         return;
       case 'end':
         if (m.error !== undefined) {

@@ -30,7 +30,8 @@ export interface LinkListener {
 /** The stream operations a sender needs. */
 export interface PacerLink {
   open(): Promise<TransportInfo>;
-  push(seg: number, frames: readonly PacerFrame[]): void;
+  push(seg: number, frames: readonly PacerFrame[], epoch: number): void;
+  truncate(seg: number, keep: number, epoch: number): void;
   end(seg: number, endSilence: boolean): void;
   flush(seg: number | undefined, silence: boolean): void;
   pause(): void;
@@ -90,8 +91,11 @@ export class LocalLink implements PacerLink {
     return transport.info;
   }
 
-  push(seg: number, frames: readonly PacerFrame[]): void {
-    this.#stream?.push(seg, frames);
+  push(seg: number, frames: readonly PacerFrame[], epoch: number): void {
+    this.#stream?.push(seg, frames, epoch);
+  }
+  truncate(seg: number, keep: number, epoch: number): void {
+    this.#stream?.truncate(seg, keep, epoch);
   }
   end(seg: number, endSilence: boolean): void {
     this.#stream?.end(seg, endSilence);
@@ -266,10 +270,13 @@ export class ThreadLink implements PacerLink {
     });
   }
 
-  push(seg: number, frames: readonly PacerFrame[]): void {
+  push(seg: number, frames: readonly PacerFrame[], epoch: number): void {
     if (frames.length === 0) return;
     const packed = packFrames(frames);
-    this.#post({ op: 'push', id: this.#id, seg, frames: packed }, packedTransfer(packed));
+    this.#post({ op: 'push', id: this.#id, seg, epoch, frames: packed }, packedTransfer(packed));
+  }
+  truncate(seg: number, keep: number, epoch: number): void {
+    this.#post({ op: 'truncate', id: this.#id, seg, keep, epoch });
   }
   end(seg: number, endSilence: boolean): void {
     this.#post({ op: 'end', id: this.#id, seg, endSilence });

@@ -252,8 +252,15 @@ export class Player extends EventEmitter<PlayerEvents> {
 
   set volume(v: number) {
     this.#volume = checkVolume(v);
-    const track = this.#current?.track;
-    if (track !== undefined) track.volume = this.#volume;
+    let rewind = false;
+    for (const t of [this.#current?.track, this.#next?.current.track]) {
+      if (t === undefined) continue;
+      rewind ||= t.info.mode === 'transcode';
+      t.volume = this.#volume;
+    }
+    // What is buffered was encoded at the old volume: the sender drops it beyond the next 60 ms and the track makes
+    // it again at the new one, so the change is heard within about 100 ms.
+    if (rewind) this.#sender.truncate(60);
   }
 
   /** Sets (or removes) the PCM tap that receives every frame sent, decoded back from the Opus. */
@@ -648,6 +655,12 @@ export class Player extends EventEmitter<PlayerEvents> {
         return this.#queue.length === 0 && this.#loop === 'off' && this.#next === undefined;
       },
       onSourceDone: sourceDone,
+      onTruncate: (fromFrame) => {
+        current.samples = fromFrame * 960;
+        if (track.rewind?.(fromFrame) === false) {
+          // Not held any more: the frames from there are lost (a short skip); rare, see Track.rewind.
+        }
+      },
       onStart: () => {
         r.started = true;
         if (r.promoted && r.announce) this.#emit('trackStart', { item: entry, info: track.info });

@@ -114,6 +114,11 @@ export interface PlayOptions {
   onSourceDone?: () => void;
   /** Called when the play's first frame goes out on the wire. */
   onStart?: () => void;
+  /**
+   * Makes the play truncatable ({@link RtpSender.truncate}): called with the index of the first frame that was
+   * dropped (0 = the play's first frame); the source must hand every frame from there again (re-made) before new ones.
+   */
+  onTruncate?: (fromFrame: number) => void;
 }
 
 /** Typed event map of {@link RtpSender}. */
@@ -143,6 +148,17 @@ interface PlayContext {
   hasError: boolean;
   settled: boolean;
   pumping: boolean;
+  /** Frames handed to the stream (the index of the next one). */
+  pushed: number;
+  /** Frames pulled, not yet handed over. */
+  batch: OpusFrame[];
+  /** Bumped by every truncate; pushes carry it. */
+  epoch: number;
+  /** A truncate is on its way to the stream: hold the frames. */
+  truncating: boolean;
+  /** An `it.next()` is pending; `discardNext`: what it brings was made before a truncate. */
+  pulling: boolean;
+  discardNext: boolean;
   readonly resolve: (r: PlayResult) => void;
   /** Wakes an async pump waiting for room. */
   space: (() => void) | undefined;
@@ -363,6 +379,12 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
       hasError: false,
       settled: false,
       pumping: false,
+      pushed: 0,
+      batch: [],
+      epoch: 0,
+      truncating: false,
+      pulling: false,
+      discardNext: false,
       resolve,
       space: undefined,
       cleanup: () => signal?.removeEventListener('abort', onAbort),
@@ -400,6 +422,24 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
     this.#wasPaused = false;
     this.#link?.resume();
     this.#refreshPlayState();
+  }
+
+  /**
+   * Drops what is buffered of the play now reading its source, beyond the next `keepMs`, and has its source hand those
+   * frames again (re-made, e.g. at a new volume: see `PlayOptions.onTruncate`). Takes effect on the wire after
+   * `keepMs`. A no-op (false) without such a play.
+   */
+  truncate(keepMs = 80): boolean {
+    const link = this.#link;
+    if (link === undefined) return false;
+    for (const ctx of this.#plays.values()) {
+      if (ctx.sourceDone || ctx.settled || ctx.truncating || ctx.options.onTruncate === undefined) continue;
+      ctx.truncating = true;
+      ctx.epoch++;
+      link.truncate(ctx.seg, Math.max(1, Math.ceil(keepMs / 20)), ctx.epoch);
+      return true;
+    }
+    return false;
   }
 
   /** Forgets the lateness samples so far, so that `stats().lateness` describes a window starting now. */
@@ -470,27 +510,37 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
       ctx.hasError = true;
       ctx.error = err;
     }
-    this.#hand(ctx, batch);
+    ctx.batch.push(...batch);
+    this.#hand(ctx);
   }
 
   async #pumpAsync(ctx: PlayContext): Promise<void> {
     const it = ctx.iterator as AsyncIterator<OpusFrame>;
-    let batch: OpusFrame[] = [];
     try {
       while (!ctx.settled && !ctx.sourceDone) {
-        const room = this.#room() - batch.length;
-        // Batches keep decoding hot in the caches, but a starving stream gets each frame at once.
-        const starving = batch.length > 0 && this.#lookahead - this.#room() < this.#pullBatch;
-        if (room <= 0 || batch.length >= this.#pullBatch || starving) {
-          this.#hand(ctx, batch);
-          batch = [];
-          if (room <= 0) await new Promise<void>((r) => (ctx.space = r));
+        if (ctx.truncating) {
+          // Nothing is pulled while a truncate is out: what the source hands next is re-made.
+          await new Promise<void>((r) => (ctx.space = r));
           continue;
         }
+        const room = this.#room() - ctx.batch.length;
+        // Batches keep decoding hot in the caches, but a starving stream gets each frame at once.
+        const starving = this.#lookahead - this.#room() < this.#pullBatch;
+        if (ctx.batch.length > 0 && (room <= 0 || ctx.batch.length >= this.#pullBatch || starving)) {
+          this.#hand(ctx);
+          continue;
+        }
+        if (room <= 0) {
+          await new Promise<void>((r) => (ctx.space = r));
+          continue;
+        }
+        ctx.pulling = true;
         const r = await it.next();
+        ctx.pulling = false;
         if (ctx.settled) return;
         if (r.done === true) ctx.sourceDone = true;
-        else this.#accept(ctx, r.value, batch);
+        else if (ctx.discardNext) ctx.discardNext = false;
+        else this.#accept(ctx, r.value, ctx.batch);
       }
     } catch (err) {
       if (ctx.settled) return;
@@ -498,16 +548,19 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
       ctx.hasError = true;
       ctx.error = err;
     }
-    if (!ctx.settled) this.#hand(ctx, batch);
+    if (!ctx.settled) this.#hand(ctx);
   }
 
-  /** Hands a batch to the stream; at the source's end, ends the segment. */
-  #hand(ctx: PlayContext, batch: OpusFrame[]): void {
+  /** Hands the pulled frames to the stream; at the source's end, ends the segment. False while a truncate is out. */
+  #hand(ctx: PlayContext): boolean {
     const link = this.#link;
-    if (link === undefined || ctx.settled) return;
+    if (link === undefined || ctx.settled || ctx.truncating) return false;
+    const batch = ctx.batch;
     if (batch.length > 0) {
+      ctx.batch = [];
       this.#posted += batch.length;
-      link.push(ctx.seg, batch);
+      ctx.pushed += batch.length;
+      link.push(ctx.seg, batch, ctx.epoch);
     }
     if (ctx.sourceDone) {
       ctx.pumping = false;
@@ -521,6 +574,7 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
         }
       }
     }
+    return true;
   }
 
   #accept(ctx: PlayContext, frame: OpusFrame, batch: OpusFrame[]): boolean {
@@ -590,6 +644,31 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
           this.#refreshPlayState();
         } else {
           this.#stopPlay(ctx, { reason: e.reason === 'closed' ? 'closed' : 'aborted' });
+        }
+        return;
+      }
+      case 'truncated': {
+        const ctx = this.#plays.get(e.seg);
+        if (ctx === undefined || !ctx.truncating) return;
+        // What the stream let go beyond keptUpTo, what was pulled meanwhile and what a pending pull brings: all made
+        // before the change, all dropped; the source hands frames from keptUpTo on again.
+        ctx.pushed = e.keptUpTo;
+        ctx.batch = [];
+        ctx.truncating = false;
+        if (ctx.pulling) ctx.discardNext = true;
+        try {
+          ctx.options.onTruncate?.(e.keptUpTo);
+        } catch (err) {
+          this.#warn(err);
+        }
+        if (ctx.sourceDone) {
+          // The source ended meanwhile and cannot hand the frames again: end the segment where it was cut.
+          this.#hand(ctx);
+        } else if (ctx.sync) this.#pumpSync(ctx);
+        else {
+          const space = ctx.space;
+          ctx.space = undefined;
+          space?.();
         }
         return;
       }

@@ -49,7 +49,18 @@ export interface Track extends AsyncIterable<OpusFrame> {
   setBitrate(bps: number): void;
   /** Stops the track and frees decoders, encoder and input. Iteration ends. Safe to call twice. */
   close(): Promise<void>;
+  /**
+   * Hands out every frame from index `frame` on again (0 is the first frame of this open), re-encoded at the current
+   * volume (ramped in over the first of them), before any new one: a volume change then reaches audio that was
+   * already encoded but not yet sent. Transcoded tracks keep the last {@link REPLAY_FRAMES} frames' PCM for this.
+   *
+   * @returns false when those frames are not held (passthrough, or too far back): nothing changes then.
+   */
+  rewind(frame: number): boolean;
 }
+
+/** Frames of PCM a transcoded track keeps for {@link Track.replay}: 1.28 s. */
+export const REPLAY_FRAMES = 64;
 
 /** Decoder warm-up kept before a seek target when transcoding Opus: skipping straight in would click. */
 const OPUS_PREROLL = 3840;
@@ -178,15 +189,92 @@ export async function openTrack(input: TrackInput, options: TrackOptions = {}): 
     if (signal?.aborted) throw new KookRtpError('ABORTED', 'the track was aborted', { cause: signal.reason });
   };
 
+  // The PCM of the last frames encoded, and the volume each was made with (for replay()).
+  const history: { pcm: Int16Array; volume: number; rampFrom?: number | undefined; rampSamples?: number }[] = [];
+  /** Set by a volume change: the next frame taken ramps from this gain to `volume` over `rampSamples`. */
+  let rampFrom: number | undefined;
+  let rampSamples = FRAME_SAMPLES;
+  /** A replay has moved the change before that frame: take it at the new gain throughout. */
+  let flattenNext = false;
+  let replayQueue: OpusFrame[] = [];
+  /** Frames handed out (replays included), i.e. the index of the next one. */
+  let handed = 0;
+
   async function* drain(final: boolean): AsyncGenerator<OpusFrame> {
     if (!framer) return;
     if (final) framer.flush();
-    for (let f = framer.nextFrame(); f; f = framer.nextFrame()) {
+    for (;;) {
+      // Frames asked for again come before any new one.
+      while (replayQueue.length > 0) {
+        handed++;
+        yield replayQueue.shift() as OpusFrame;
+      }
+      const f = framer.nextFrame();
+      if (!f) break;
       if (closed) return;
       checkAbort();
+      const kept = history.length >= REPLAY_FRAMES ? (history.shift() as { pcm: Int16Array; volume: number }) : undefined;
+      const pcmCopy = kept !== undefined && kept.pcm.length === f.length ? kept.pcm : new Int16Array(f.length);
+      pcmCopy.set(f);
+      const rf = rampFrom;
+      if (rf !== undefined && flattenNext) {
+        for (let j = 0; j < rampSamples && j * 2 < f.length; j++) {
+          const made = rf + ((volume - rf) * (j + 1)) / rampSamples;
+          const g = made > 0 ? volume / made : 1;
+          for (let c = 0; c < 2; c++) {
+            const x = Math.round((f[j * 2 + c] as number) * g);
+            f[j * 2 + c] = x > 32767 ? 32767 : x < -32768 ? -32768 : x;
+          }
+        }
+        pcmCopy.set(f);
+      }
+      history.push({ pcm: pcmCopy, volume, rampFrom: flattenNext ? undefined : rf, rampSamples });
+      rampFrom = undefined;
+      flattenNext = false;
+      handed++;
       yield { data: makeEncoder().encode(f), samples: FRAME_SAMPLES };
     }
   }
+
+  const replay = (n: number): boolean => {
+    if (!Number.isInteger(n) || n <= 0) return n === 0;
+    if (mode !== 'transcode' || n > history.length || encoder === undefined) return false;
+    const enc = makeEncoder();
+    const out: OpusFrame[] = [];
+    const from = history.length - n;
+    const frames0 = FRAME_SAMPLES;
+    // Gains relative to what each frame was made with, ramped from the first frame's old gain (no click at the splice).
+    let prev = 1;
+    for (let i = from; i < history.length; i++) {
+      const h = history[i] as { pcm: Int16Array; volume: number; rampFrom?: number | undefined; rampSamples?: number };
+      const rs = h.rampSamples ?? frames0;
+      const target = h.volume > 0 ? volume / h.volume : 1;
+      const pcm = new Int16Array(h.pcm.length);
+      const frames = pcm.length / 2;
+      const rf = h.rampFrom;
+      for (let j = 0; j < frames; j++) {
+        // A frame made during a ramp had gain rampFrom -> volume over its samples: undo that ramp, apply the new gain.
+        const made = rf === undefined || j >= rs ? h.volume : rf + ((h.volume - rf) * (j + 1)) / rs;
+        const t = rf === undefined ? target : made > 0 ? volume / made : 1;
+        const g = i === from ? prev + ((t - prev) * j) / frames : t;
+        for (let c = 0; c < 2; c++) {
+          const v = Math.round((h.pcm[j * 2 + c] as number) * g);
+          pcm[j * 2 + c] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+        }
+      }
+      prev = target;
+      h.pcm.set(pcm);
+      h.volume = volume;
+      h.rampFrom = undefined;
+      out.push({ data: enc.encode(pcm), samples: FRAME_SAMPLES });
+    }
+    handed = handed + replayQueue.length - n;
+    replayQueue = out;
+    // A ramped frame not taken yet now follows frames made at the new gain: take it flat.
+    if (rampFrom !== undefined) flattenNext = true;
+    return true;
+  };
+  const rewind = (frame: number): boolean => replay(handed + replayQueue.length - frame);
 
   async function* opusFrames(): AsyncGenerator<OpusFrame> {
     if (detail.kind !== 'ogg-opus' && detail.kind !== 'webm-opus') return;
@@ -274,6 +362,10 @@ export async function openTrack(input: TrackInput, options: TrackOptions = {}): 
   async function* frames(): AsyncGenerator<OpusFrame> {
     try {
       yield* detail.kind === 'ogg-opus' || detail.kind === 'webm-opus' ? opusFrames() : pcmFrames();
+      while (replayQueue.length > 0 && !closed) {
+        handed++;
+        yield replayQueue.shift() as OpusFrame;
+      }
     } catch (err) {
       if (closed && !isKookRtpError(err)) return;
       throw asKookError(err);
@@ -293,7 +385,14 @@ export async function openTrack(input: TrackInput, options: TrackOptions = {}): 
     set volume(v: number) {
       if (!(Number.isFinite(v) && v >= 0)) throw new KookRtpError('INVALID_ARGUMENT', `volume must be a number >= 0, got ${String(v)}`);
       volume = v;
-      if (framer) framer.volume = v;
+      if (framer) {
+        const old = framer.volume;
+        framer.volume = v;
+        // The next frame taken ramps from the old gain to the new one (replay() needs to know).
+        rampFrom = old;
+        rampSamples = framer.lastRampSamples;
+        flattenNext = false;
+      }
       if (v !== 1) switchToTranscode();
     },
     setBitrate(bps: number): void {
@@ -306,6 +405,7 @@ export async function openTrack(input: TrackInput, options: TrackOptions = {}): 
       closed = true;
       await release();
     },
+    rewind,
     [Symbol.asyncIterator](): AsyncIterator<OpusFrame> {
       if (iterated) throw new KookRtpError('INVALID_ARGUMENT', 'a track can be iterated only once: open it again to replay');
       iterated = true;

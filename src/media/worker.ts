@@ -14,8 +14,9 @@ import { openTrack, type Track } from './track.js';
 
 const port = parentPort;
 if (port === null) throw new Error('media/worker.ts runs as a worker thread');
-// Work ahead of time, with a buffer to spend: let the pacer thread and the host go first on a busy machine.
-setThreadNice(((workerData ?? {}) as { nice?: number }).nice ?? 5);
+// Normal priority by default: a worker starved on a busy machine would empty its stream's buffer.
+const nice = ((workerData ?? {}) as { nice?: number }).nice;
+if (nice !== undefined) setThreadNice(nice);
 
 interface Job {
   readonly abort: AbortController;
@@ -23,6 +24,11 @@ interface Job {
   credit: number;
   wake: (() => void) | undefined;
   closed: boolean;
+  /** Frames taken from the track so far (sent or in the batch). */
+  produced: number;
+  epoch: number;
+  /** Frames taken but not yet sent. */
+  batch: PlainFrame[];
 }
 
 const jobs = new Map<number, Job>();
@@ -39,7 +45,7 @@ function errorData(err: unknown): { code: string; message: string } {
 }
 
 async function run(id: number, cmd: Extract<MediaCommand, { op: 'open' }>): Promise<void> {
-  const job: Job = { abort: new AbortController(), track: undefined, credit: cmd.credit, wake: undefined, closed: false };
+  const job: Job = { abort: new AbortController(), track: undefined, credit: cmd.credit, wake: undefined, closed: false, produced: 0, epoch: 0, batch: [] };
   jobs.set(id, job);
   try {
     const input = cmd.input.kind === 'url' ? new URL(cmd.input.href) : cmd.input.kind === 'path' ? cmd.input.path : cmd.input.bytes;
@@ -50,18 +56,18 @@ async function run(id: number, cmd: Extract<MediaCommand, { op: 'open' }>): Prom
       return;
     }
     post({ type: 'opened', job: id, info: track.info });
-    let batch: PlainFrame[] = [];
     const flush = (): void => {
-      if (batch.length === 0) return;
-      const packed = packFrames(batch);
-      batch = [];
-      post({ type: 'frames', job: id, frames: packed }, packedTransfer(packed));
+      if (job.batch.length === 0) return;
+      const packed = packFrames(job.batch);
+      job.batch = [];
+      post({ type: 'frames', job: id, epoch: job.epoch, frames: packed }, packedTransfer(packed));
     };
     for await (const frame of track as AsyncIterable<OpusFrame>) {
       if (job.closed) break;
-      batch.push(frame);
+      job.batch.push(frame);
+      job.produced++;
       job.credit--;
-      if (batch.length >= BATCH || job.credit <= 0) flush();
+      if (job.batch.length >= BATCH || job.credit <= 0) flush();
       while (job.credit <= 0 && !job.closed) await new Promise<void>((r) => (job.wake = r));
     }
     flush();
@@ -86,7 +92,10 @@ port.on('message', (cmd: MediaCommand) => {
       break;
   }
   const job = jobs.get(cmd.job);
-  if (job === undefined) return;
+  if (job === undefined) {
+    if (cmd.op === 'replay') post({ type: 'replayed', job: cmd.job, epoch: cmd.epoch, ok: false });
+    return;
+  }
   switch (cmd.op) {
     case 'credit': {
       job.credit += cmd.frames;
@@ -101,6 +110,21 @@ port.on('message', (cmd: MediaCommand) => {
     case 'bitrate':
       job.track?.setBitrate(cmd.bps);
       return;
+    case 'replay': {
+      const ok = job.track !== undefined && cmd.from <= job.produced && job.track.rewind(cmd.from);
+      if (ok) {
+        // The frames not sent yet are among those replayed.
+        job.batch = [];
+        job.produced = cmd.from;
+        job.epoch = cmd.epoch;
+        job.credit = cmd.credit;
+        const w = job.wake;
+        job.wake = undefined;
+        w?.();
+      }
+      post({ type: 'replayed', job: cmd.job, epoch: cmd.epoch, ok });
+      return;
+    }
     case 'close': {
       job.closed = true;
       job.abort.abort();

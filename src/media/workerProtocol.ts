@@ -23,10 +23,14 @@ export type MediaCommand =
   | { readonly op: 'volume'; readonly job: number; readonly value: number }
   | { readonly op: 'bitrate'; readonly job: number; readonly bps: number }
   | { readonly op: 'close'; readonly job: number }
+  /** Produce again from frame `from` (0-based within the track), re-encoded at the current volume; frames from now on carry `epoch`. */
+  | { readonly op: 'replay'; readonly job: number; readonly from: number; readonly epoch: number; readonly credit: number }
   | { readonly op: 'crash' };
 
 /** Worker → host. */
 export type MediaReply =
   | { readonly type: 'opened'; readonly job: number; readonly info: TrackInfo }
-  | { readonly type: 'frames'; readonly job: number; readonly frames: PackedFrames }
+  | { readonly type: 'frames'; readonly job: number; readonly epoch: number; readonly frames: PackedFrames }
+  /** The answer to a replay: `ok` false when the frames were not held (nothing was changed). */
+  | { readonly type: 'replayed'; readonly job: number; readonly epoch: number; readonly ok: boolean }
   | { readonly type: 'end'; readonly job: number; readonly error?: { readonly code: string; readonly message: string } };

@@ -70,7 +70,10 @@ export class PacerCore {
   #apply(e: Entry, s: PacedStream, cmd: PacerCommand): void {
     switch (cmd.op) {
       case 'push':
-        s.push(cmd.seg, unpackFrames(cmd.frames));
+        s.push(cmd.seg, unpackFrames(cmd.frames), cmd.epoch);
+        break;
+      case 'truncate':
+        s.truncate(cmd.seg, cmd.keep, cmd.epoch);
         break;
       case 'end':
         s.end(cmd.seg, cmd.endSilence);
@@ -112,6 +115,7 @@ export class PacerCore {
               event: (ev) => {
                 entry.news.events.push(ev);
                 this.#markDirty(entry, ev.type === 'progress' || ev.type === 'segmentEnd' || ev.type === 'state');
+                if (ev.type === 'truncated') this.#flushNow();
               },
               space: (consumed) => {
                 entry.news.consumed = consumed;

@@ -28,7 +28,8 @@ export type PacerCommand =
       /** Send copies of every datagram back (recorders). */
       readonly packets: boolean;
     }
-  | { readonly op: 'push'; readonly id: number; readonly seg: number; readonly frames: PackedFrames }
+  | { readonly op: 'push'; readonly id: number; readonly seg: number; readonly epoch: number; readonly frames: PackedFrames }
+  | { readonly op: 'truncate'; readonly id: number; readonly seg: number; readonly keep: number; readonly epoch: number }
   | { readonly op: 'end'; readonly id: number; readonly seg: number; readonly endSilence: boolean }
   | { readonly op: 'flush'; readonly id: number; readonly seg: number | undefined; readonly silence: boolean }
   | { readonly op: 'pause'; readonly id: number }

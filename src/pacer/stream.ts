@@ -104,6 +104,8 @@ export type PacerEvent =
       readonly samples: number;
     }
   | { readonly type: 'progress' }
+  /** The answer to {@link PacedStream.truncate}: frames `0 .. keptUpTo - 1` of the segment stay (sent or queued). */
+  | { readonly type: 'truncated'; readonly seg: number; readonly keptUpTo: number }
   | StallEvent
   | UnderrunEvent
   | BitrateAdviceEvent
@@ -129,6 +131,8 @@ interface Segment {
   samples: number;
   /** Frames of it still queued. */
   queued: number;
+  /** Pushes of an older epoch (sent before a truncate) are dropped. */
+  epoch: number;
 }
 
 interface Queued {
@@ -298,17 +302,17 @@ export class PacedStream {
    * Appends frames to segment `seg` (created on first use). Frames of a segment that was flushed are dropped (and
    * counted as consumed).
    */
-  push(seg: number, frames: readonly PacerFrame[]): void {
+  push(seg: number, frames: readonly PacerFrame[], epoch = 0): void {
     if (this.#state.status === 'closed') {
       this.#consumed += frames.length;
       return;
     }
     let s = this.#segments.get(seg);
     if (s === undefined) {
-      s = { id: seg, ended: false, endSilence: true, started: false, sent: 0, samples: 0, queued: 0 };
+      s = { id: seg, ended: false, endSilence: true, started: false, sent: 0, samples: 0, queued: 0, epoch };
       this.#segments.set(seg, s);
     }
-    if (s.ended) {
+    if (s.ended || epoch < s.epoch) {
       this.#consumed += frames.length;
       return;
     }
@@ -327,7 +331,7 @@ export class PacedStream {
     let s = this.#segments.get(seg);
     if (s === undefined) {
       if (this.#state.status === 'closed') return;
-      s = { id: seg, ended: false, endSilence, started: false, sent: 0, samples: 0, queued: 0 };
+      s = { id: seg, ended: false, endSilence, started: false, sent: 0, samples: 0, queued: 0, epoch: 0 };
       this.#segments.set(seg, s);
     }
     s.ended = true;
@@ -372,6 +376,32 @@ export class PacedStream {
   /** Forgets the lateness samples so far (a measurement window starts now). */
   resetLateness(): void {
     this.#lateness.reset();
+  }
+
+  /**
+   * Keeps the next `keep` queued frames of `seg` and drops the rest, and every later push of an epoch below `epoch`;
+   * answers with a `truncated` event saying how many of the segment's frames stay. The owner then pushes again from
+   * there (a volume change reaching audio already buffered).
+   */
+  truncate(seg: number, keep: number, epoch: number): void {
+    const s = this.#segments.get(seg);
+    if (s === undefined) return;
+    let kept = 0;
+    const out: Queued[] = [];
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const q = this.#queue[i] as Queued;
+      if (q.seg === s && kept++ >= keep) {
+        this.#consumed++;
+        s.queued--;
+        continue;
+      }
+      out.push(q);
+    }
+    this.#queue = out;
+    this.#head = 0;
+    s.epoch = epoch;
+    this.#listener.event({ type: 'truncated', seg, keptUpTo: s.sent + s.queued });
+    this.#signalSpace();
   }
 
   /** Pauses: the silence frames, then nothing; queued frames wait. */

@@ -17,19 +17,20 @@ import { readFile } from 'node:fs/promises';
 const F = (name: string): string => fileURLToPath(new URL(`../../fixtures/media/${name}`, import.meta.url));
 
 /** A UDP receiver on its own thread, so a blocked test thread cannot delay its arrival times. */
-async function threadReceiver(): Promise<{ port: number; stop(): Promise<{ at: number[]; seq: number[]; marker: boolean[]; head: string[] }> }> {
+async function threadReceiver(): Promise<{ port: number; stop(): Promise<{ at: number[]; seq: number[]; marker: boolean[]; head: string[]; payloads: Uint8Array[] }> }> {
   const w = new Worker(
     `const { parentPort } = require('node:worker_threads');
      const s = require('node:dgram').createSocket('udp4');
-     const at = [], seq = [], marker = [], head = [];
+     const at = [], seq = [], marker = [], head = [], payloads = [];
      s.on('message', (m) => {
        if (m.length < 12 || (m[1] >= 192 && m[1] <= 223)) return;
        // Epoch ms, comparable across threads.
        at.push(performance.timeOrigin + performance.now()); seq.push(m.readUInt16BE(2)); marker.push((m[1] & 0x80) !== 0);
        head.push(m.subarray(12, 40).toString('hex'));
+       payloads.push(new Uint8Array(m.subarray(12)));
      });
      s.bind(0, '127.0.0.1', () => parentPort.postMessage({ port: s.address().port }));
-     parentPort.on('message', () => { parentPort.postMessage({ at, seq, marker, head }); s.close(); parentPort.close(); });`,
+     parentPort.on('message', () => { parentPort.postMessage({ at, seq, marker, head, payloads }); s.close(); parentPort.close(); });`,
     { eval: true },
   );
   const port = await new Promise<number>((r) => w.once('message', (m: { port: number }) => r(m.port)));
@@ -136,6 +137,51 @@ describe('threaded sender and player (real threads)', () => {
     expect(st.underruns).toBe(0);
     expect(st.lateness.p99Ms).toBeLessThan(20);
     expect(st.packetsSent).toBe(150);
+  });
+
+  it('a volume change is heard within 100 ms: the buffered frames are made again at the new volume', async () => {
+    // 4 s of a 1 kHz tone at -6 dBFS, as a 48 kHz stereo WAV in memory (transcoded: the volume applies).
+    const rate = 48000;
+    const n = rate * 4;
+    const wav = Buffer.alloc(44 + n * 4);
+    wav.write('RIFF', 0); wav.writeUInt32LE(36 + n * 4, 4); wav.write('WAVE', 8); wav.write('fmt ', 12);
+    wav.writeUInt32LE(16, 16); wav.writeUInt16LE(1, 20); wav.writeUInt16LE(2, 22); wav.writeUInt32LE(rate, 24);
+    wav.writeUInt32LE(rate * 4, 28); wav.writeUInt16LE(4, 32); wav.writeUInt16LE(16, 34); wav.write('data', 36); wav.writeUInt32LE(n * 4, 40);
+    for (let i = 0; i < n; i++) {
+      const v = Math.round(16384 * Math.sin((2 * Math.PI * 1000 * i) / rate));
+      wav.writeInt16LE(v, 44 + i * 4);
+      wav.writeInt16LE(v, 46 + i * 4);
+    }
+    const rx = await threadReceiver();
+    const player = createPlayer({ sender: createRtpSender({ target: { host: '127.0.0.1', port: rx.port }, roomBitrate: 96000 }), roomBitrate: 96000 });
+    cleanups.push(() => player.destroy());
+    const item = player.enqueue(new Uint8Array(wav));
+    await new Promise((r) => player.once('trackStart', r));
+    await new Promise((r) => setTimeout(r, 1500));
+    const at = epochNow();
+    player.volume = 0.25; // -12 dB
+    expect((await item.done).reason).toBe('finished');
+    const got = await rx.stop();
+    const { createOpusDecoder } = await import('../../src/media/opus/decoder.js');
+    const dec = createOpusDecoder();
+    const level = got.payloads.map((p) => {
+      const pcm = dec.decode(p);
+      let sum = 0;
+      for (let i = 0; i < pcm.length; i++) sum += (pcm[i] as number) ** 2;
+      return 10 * Math.log10(sum / pcm.length / 32768 ** 2 + 1e-12);
+    });
+    dec.close();
+    const before = level.filter((_, i) => (got.at[i] as number) < at - 100 && (got.at[i] as number) > at - 600);
+    const louder = Math.min(...before);
+    // The change is heard (a packet 1 dB or more below the old level) within 100 ms; the new level (12 dB down,
+    // within 2 dB) follows one frame later; nothing at the old level after it.
+    const heard = got.at.findIndex((t, i) => t > at && (level[i] as number) < louder - 1);
+    expect((got.at[heard] as number) - at).toBeLessThan(100);
+    const first = got.at.findIndex((t, i) => t > at && Math.abs((level[i] as number) - (louder - 12)) < 2);
+    expect(first).toBeGreaterThan(0);
+    expect((got.at[first] as number) - at).toBeLessThan(125);
+    const lateLoud = level.slice(first + 1, -8).filter((l) => l > louder - 3);
+    expect(lateLoud).toEqual([]);
   });
 
   it('a pacer thread that dies ends the play with WORKER_CRASHED and an error event; the next sender works', async () => {

@@ -105,6 +105,14 @@ export class PcmFramer {
     this.targetGain = volume;
   }
 
+  /**
+   * How the last volume change was applied: `rescaled` (the samples waiting were rescaled too, ramped over their first
+   * frame) or `ramp` (the samples emitted next ramp over one frame).
+   */
+  lastChange: 'rescaled' | 'ramp' = 'ramp';
+  /** Over how many samples (from the next frame taken on) that change ramps. */
+  lastRampSamples = FRAME_SAMPLES;
+
   /** Current target gain (linear). Setting it ramps linearly to the new value over the next frame (no click). */
   get volume(): number {
     return this.targetGain;
@@ -112,6 +120,30 @@ export class PcmFramer {
 
   set volume(v: number) {
     checkVolume(v);
+    const pending = this.pendingEnd - this.pendingStart;
+    if (pending > 0 && this.rampLeft === 0 && this.targetGain > 0 && this.gain === this.targetGain) {
+      // Samples already scaled but not taken yet (a decoder block can be hundreds of ms) take the new volume too:
+      // rescaled, ramped over their first frame, so a change is heard from the next frame taken.
+      const ratio = v / this.targetGain;
+      const q = this.pending;
+      const ramp = Math.min(FRAME_SAMPLES, pending / 2);
+      for (let i = 0, k = this.pendingStart; k < this.pendingEnd; i++, k += 2) {
+        const g = i < ramp ? 1 + ((ratio - 1) * (i + 1)) / ramp : ratio;
+        for (let c = 0; c < 2; c++) {
+          const x = Math.round((q[k + c] as number) * g);
+          q[k + c] = x > 32767 ? 32767 : x < -32768 ? -32768 : x;
+        }
+      }
+      this.gain = v;
+      this.targetGain = v;
+      this.gainStep = 0;
+      this.rampLeft = 0;
+      this.lastChange = 'rescaled';
+      this.lastRampSamples = ramp;
+      return;
+    }
+    this.lastChange = 'ramp';
+    this.lastRampSamples = FRAME_SAMPLES;
     this.targetGain = v;
     this.gainStep = (v - this.gain) / FRAME_SAMPLES;
     this.rampLeft = FRAME_SAMPLES;
