@@ -1,8 +1,8 @@
 /**
  * Per-thread scheduling priority on Linux: `setpriority(PRIO_PROCESS, tid)` changes one thread when given a thread
  * id, and `/proc/thread-self` names the calling thread's id. The pacer thread asks for a higher priority (allowed for
- * root or with CAP_SYS_NICE; silently kept as it is otherwise), media workers for a slightly lower one (always
- * allowed), so that on a busy machine the thread with a deadline runs first and the ones with a buffer wait.
+ * root or with CAP_SYS_NICE; silently kept as it is otherwise), so that on a busy machine the thread with a deadline
+ * runs first. Media workers may be given a nice value through their worker data (default: unchanged).
  */
 
 import { readlinkSync } from 'node:fs';
