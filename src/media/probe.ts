@@ -123,6 +123,8 @@ async function readId3(reader: ByteReader): Promise<{ title?: string; artist?: s
   }
   if (flags & 0x40) {
     const ext = await reader.read(4);
+    // A tag cut inside its extended header: nothing more to read (the caller then finds no audio).
+    if (ext.length < 4) return out;
     const extSize = major === 4 ? synchsafe(ext, 0) - 4 : new DataView(ext.buffer, ext.byteOffset, 4).getUint32(0) ;
     left -= 4 + (await reader.skip(Math.max(0, extSize)));
   }
