@@ -201,6 +201,8 @@ export { RTCP_SR, RTCP_RR, RTCP_SDES, RTCP_BYE, RTCP_APP, decodeRtcpHeader, enco
 export type { RtcpHeader } from './wire/rtcp/header.js';
 export { encodeReportBlock, decodeReportBlock } from './wire/rtcp/reportBlock.js';
 export type { ReportBlock } from './wire/rtcp/reportBlock.js';
+export { reportBlockPlausibility, DEFAULT_MAX_RTT_MS, DEFAULT_MAX_JITTER_MS } from './wire/rtcp/plausibility.js';
+export type { ReportPlausibility, ReportPlausibilityContext } from './wire/rtcp/plausibility.js';
 export { senderReportSize, encodeSenderReportInto, encodeSenderReport, decodeSenderReport } from './wire/rtcp/senderReport.js';
 export type { SenderReport } from './wire/rtcp/senderReport.js';
 export {
