@@ -30,6 +30,9 @@ import { KookApiError, KookHttpError, KookRateLimitError, redact, scrubError } f
 /** KOOK's production API base. */
 export const KOOK_API_BASE = 'https://www.kookapp.cn/api/v3';
 
+/** Longest `X-Rate-Limit-Reset` taken at its word, ms (one hour); anything longer, NaN or negative is implausible. */
+export const MAX_PLAUSIBLE_RESET_MS = 3_600_000;
+
 /** Options of {@link createKookClient}. */
 export interface KookClientOptions {
   /** The bot token (developer centre); sent as `Authorization: Bot <token>`, never logged. */
@@ -42,7 +45,11 @@ export interface KookClientOptions {
   readonly retries?: number;
   /** How many 429 answers a call absorbs (waiting for the reset each time) before it throws. Default 5. */
   readonly rateLimitRetries?: number;
-  /** Longest rate-limit wait the client accepts, ms; a longer reset throws `RATE_LIMITED` at once. Default 60 000. */
+  /**
+   * Longest rate-limit wait the client accepts, ms; a longer reset throws `RATE_LIMITED` at once. Default 60 000.
+   * A reset that cannot be true (not a number, negative, or over {@link MAX_PLAUSIBLE_RESET_MS}) is not waited for:
+   * the client waits one `backoff.baseMs` step per 429 instead, and the final `RATE_LIMITED` error says so.
+   */
   readonly maxRateLimitWaitMs?: number;
   /** Backoff of retry n (0-based): random in [0, min(maxMs, baseMs * 2^n)] ("full jitter"). Defaults 250 and 8000. */
   readonly backoff?: { readonly baseMs?: number; readonly maxMs?: number };
@@ -215,7 +222,10 @@ interface BucketState {
 }
 
 interface RateInfo {
+  /** Scrubbed of the token and control characters, at most 100 characters. */
   readonly bucket: string | undefined;
+  /** The raw `X-Rate-Limit-Reset` (scrubbed, shortened) when it was not a plausible number of seconds. */
+  readonly implausibleReset: string | undefined;
   readonly global: boolean;
   readonly remaining: number | undefined;
   readonly resetMs: number | undefined;
@@ -364,9 +374,20 @@ export function createKookClient(options: KookClientOptions): KookClient {
       const n = Number(v);
       return Number.isFinite(n) ? n : undefined;
     };
-    const reset = num('x-rate-limit-reset');
+    // Header values are the far side's words: a server may echo the Authorization header into any of them.
+    const text = (name: string, max: number): string | undefined => {
+      const v = headers.get(name);
+      if (v === null) return undefined;
+      const clean = redact(v, secrets).replace(/[\u0000-\u001f\u007f]/g, '?');
+      return clean.length > max ? `${clean.slice(0, max)}...` : clean;
+    };
+    const rawReset = headers.get('x-rate-limit-reset');
+    let reset = num('x-rate-limit-reset');
+    const plausible = reset !== undefined && reset >= 0 && reset * 1000 <= MAX_PLAUSIBLE_RESET_MS;
+    if (!plausible) reset = undefined;
     return {
-      bucket: headers.get('x-rate-limit-bucket') ?? undefined,
+      bucket: text('x-rate-limit-bucket', 100),
+      implausibleReset: rawReset !== null && !plausible ? text('x-rate-limit-reset', 40) : undefined,
       // KOOK sends the header bare ("X-Rate-Limit-Global"): presence is the signal, not the value.
       global: headers.has('x-rate-limit-global'),
       remaining: num('x-rate-limit-remaining'),
@@ -476,7 +497,14 @@ export function createKookClient(options: KookClientOptions): KookClient {
           stats.rateLimited++;
           limited++;
           if (limited > rateLimitRetries) {
-            throw new KookRateLimitError({ endpoint, bucket: rate.bucket, global: rate.global, resetMs: rate.resetMs ?? 0, attempts: attemptNo });
+            throw new KookRateLimitError({
+              endpoint,
+              bucket: rate.bucket,
+              global: rate.global,
+              resetMs: rate.resetMs ?? (rate.implausibleReset === undefined ? 0 : backoffBase),
+              attempts: attemptNo,
+              ...(rate.implausibleReset === undefined ? {} : { implausibleReset: rate.implausibleReset }),
+            });
           }
           continue; // awaitRateLimit sleeps until the advertised reset
         }
@@ -512,7 +540,8 @@ export function createKookClient(options: KookClientOptions): KookClient {
         if (apiCode !== 0) {
           throw new KookApiError({ endpoint, status, apiCode: apiCode ?? -1, apiMessage: apiMessage ?? '' });
         }
-        return envelope['data'];
+        // The data is the far side's too (join's `raw`, channel names): no echo of the token survives into it.
+        return redactDeep(envelope['data'], secrets);
       }
     } catch (err) {
       stats.failures++;
@@ -612,6 +641,16 @@ export function createKookClient(options: KookClientOptions): KookClient {
     },
   };
   return client;
+}
+
+/** Copies a parsed JSON value with every secret scrubbed from its strings (keys included). */
+function redactDeep(v: unknown, secrets: readonly string[], depth = 0): unknown {
+  if (typeof v === 'string') return redact(v, secrets);
+  if (depth > 64 || typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) return v.map((x) => redactDeep(x, secrets, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[redact(k, secrets)] = redactDeep(x, secrets, depth + 1);
+  return out;
 }
 
 function checkChannelId(channelId: unknown): void {
