@@ -127,6 +127,7 @@ export type {
 } from './services/callbackServer.js';
 export type { RiskLevel, ShumeiCallbackEvent, TupuCallbackEvent, TupuSlice, AnyRtcCallbackEvent } from './services/callbacks.js';
 export { ServiceError } from './services/errors.js';
+export { DEFAULT_MAX_RESPONSE_BYTES } from './util/body.js';
 export type { ServiceProvider } from './services/errors.js';
 export { createShumeiClient, SHUMEI_CLUSTERS, ShumeiCode } from './services/shumei.js';
 export type {

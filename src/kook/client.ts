@@ -25,6 +25,7 @@
  * @see https://developer.kookapp.cn/doc/rate-limit
  */
 import { KookRtpError } from '../errors.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, readAnswerText } from '../util/body.js';
 import { KookApiError, KookHttpError, KookRateLimitError, redact, scrubError } from './errors.js';
 
 /** KOOK's production API base. */
@@ -41,6 +42,8 @@ export interface KookClientOptions {
   readonly apiBase?: string;
   /** Timeout of one HTTP attempt (request and body), ms. Default 10 000. Rate-limit waits are not counted. */
   readonly timeoutMs?: number;
+  /** Largest answer body read, bytes; a larger one fails with `RESPONSE_TOO_LARGE` (not retried). Default 1 MiB. */
+  readonly maxResponseBytes?: number;
   /** Retries after a 5xx, timeout or network error, for the calls that may be retried. Default 3. */
   readonly retries?: number;
   /** How many 429 answers a call absorbs (waiting for the reset each time) before it throws. Default 5. */
@@ -303,6 +306,7 @@ export function createKookClient(options: KookClientOptions): KookClient {
   }
   const timeoutMs = options.timeoutMs ?? 10_000;
   const retries = options.retries ?? 3;
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const rateLimitRetries = options.rateLimitRetries ?? 5;
   const maxRateLimitWaitMs = options.maxRateLimitWaitMs ?? 60_000;
   const backoffBase = options.backoff?.baseMs ?? 250;
@@ -433,7 +437,7 @@ export function createKookClient(options: KookClientOptions): KookClient {
     const init: RequestInit = { method: spec.method, headers, signal };
     if (body !== undefined) init.body = body;
     const res = await doFetch(url, init);
-    const text = await res.text();
+    const text = await readAnswerText(res, maxResponseBytes, `KOOK ${spec.endpoint} (HTTP ${res.status})`);
     let json: unknown;
     try {
       json = text.length === 0 ? undefined : JSON.parse(text);
@@ -462,6 +466,7 @@ export function createKookClient(options: KookClientOptions): KookClient {
           answer = await attempt(spec);
         } catch (err) {
           if (spec.signal?.aborted) throw aborted(endpoint);
+          if (err instanceof KookRtpError && err.code === 'RESPONSE_TOO_LARGE') throw err;
           const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
           const unsent = !timedOut && errorCodes(err).some((c) => UNSENT_CODES.has(c));
           const mapped = timedOut

@@ -108,6 +108,8 @@ export interface AnyRtcClientOptions {
   queryBaseUrl?: string;
   /** Default 5000 ms. */
   timeoutMs?: number;
+  /** Largest answer body read, bytes; a larger one fails with `RESPONSE_TOO_LARGE`. Default 1 MiB. */
+  maxResponseBytes?: number;
   /** Query limit, default 5 per 60 000 ms. */
   queryLimit?: { maxCalls: number; windowMs: number };
   fetch?: FetchLike;
@@ -190,7 +192,7 @@ export function createAnyRtcClient(options: AnyRtcClientOptions): AnyRtcClient {
       throw new ServiceError('VALIDATION_FAILED', 'anyrtc', 'roomId is required', { field: 'roomId' });
     }
     const q = new URLSearchParams({ AppID: appId, ArRoomID: roomId, Type: type });
-    const res = await postJson('anyrtc', `${recordBase}/anyapi/v1/${action}?${q.toString()}`, body, { timeoutMs, fetch: options.fetch, secrets: [vodToken] });
+    const res = await postJson('anyrtc', `${recordBase}/anyapi/v1/${action}?${q.toString()}`, body, { timeoutMs, fetch: options.fetch, secrets: [vodToken], maxResponseBytes: options.maxResponseBytes });
     const result = isObject(res.json) ? str(res.json.result) : undefined;
     if (result !== 'ok') {
       throw new ServiceError(res.status >= 400 ? 'HTTP_ERROR' : 'SERVICE_API', 'anyrtc', `${action} failed: result ${JSON.stringify(result ?? null)} (HTTP ${res.status}); the server must be on anyRTC's IP whitelist`, {
@@ -205,7 +207,7 @@ export function createAnyRtcClient(options: AnyRtcClientOptions): AnyRtcClient {
     const r = random();
     if (r.length < 6 || r.length > 10) throw new ServiceError('VALIDATION_FAILED', 'anyrtc', 'random must be 6..10 characters', { field: 'random' });
     const body = { appId, random: r, signature: anyRtcSignature(appId, timestamp, vodToken, r), timestamp, ...fields };
-    const res = await postJson('anyrtc', `${queryBase}/oauth/anyapi/v1/videoInfo/${path}`, body, { timeoutMs, fetch: options.fetch, secrets: [vodToken] });
+    const res = await postJson('anyrtc', `${queryBase}/oauth/anyapi/v1/videoInfo/${path}`, body, { timeoutMs, fetch: options.fetch, secrets: [vodToken], maxResponseBytes: options.maxResponseBytes });
     if (!isObject(res.json)) throw new ServiceError('HTTP_ERROR', 'anyrtc', `${path} answered HTTP ${res.status} without JSON`, { httpStatus: res.status });
     const a = res.json;
     const code = num(a.code);
