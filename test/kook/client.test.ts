@@ -43,6 +43,25 @@ function client(e: KookEmulator, extra: Partial<KookClientOptions> = {}) {
   return createKookClient({ token: e.token, apiBase: e.apiBase, backoff: { baseMs: 1, maxMs: 5 }, ...extra });
 }
 
+/** A server answering 429 with the given headers `times` times, then 200 with one channel. */
+async function limitedServer(headers: Record<string, string>, times: number): Promise<{ apiBase: string; served: () => number }> {
+  let served = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    served++;
+    if (served <= times) {
+      res.writeHead(429, { 'Content-Type': 'application/json', ...headers });
+      res.end(JSON.stringify({ code: 429, message: 'slow down', data: {} }));
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ code: 0, message: 'ok', data: { items: [{ id: '1', guild_id: 'g', parent_id: '', name: 'n' }], meta: { page: 1, page_total: 1, page_size: 50, total: 1 } } }));
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { apiBase: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v3`, served: () => served };
+}
+
 describe('KOOK client against the emulator', () => {
   it('joins, lists every page, keeps alive and leaves', async () => {
     const e = await emulator({ bitrate: 64_000 });
@@ -164,24 +183,12 @@ describe('KOOK client against the emulator', () => {
   });
 
   it('sleeps exactly until an advertised reset with an injected clock', async () => {
-    let served = 0;
-    const server = createServer((_req, res) => {
-      served++;
-      if (served === 1) {
-        res.writeHead(429, { 'X-Rate-Limit-Limit': '5', 'X-Rate-Limit-Remaining': '0', 'X-Rate-Limit-Reset': '14', 'X-Rate-Limit-Bucket': 'voice/list' });
-        res.end(JSON.stringify({ code: 429, message: 'slow down', data: {} }));
-        return;
-      }
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ code: 0, message: 'ok', data: { items: [{ id: '1', guild_id: 'g', parent_id: '', name: 'n' }], meta: { page: 1, page_total: 1, page_size: 50, total: 1 } } }));
-    });
-    servers.push(server);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const srv = await limitedServer({ 'X-Rate-Limit-Limit': '5', 'X-Rate-Limit-Remaining': '0', 'X-Rate-Limit-Reset': '14', 'X-Rate-Limit-Bucket': 'voice/list' }, 1);
     let now = 1_000_000;
     const sleeps: number[] = [];
     const kook = createKookClient({
       token: TOKEN,
-      apiBase: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v3`,
+      apiBase: srv.apiBase,
       clock: () => now,
       sleep: async (ms) => {
         sleeps.push(ms);
@@ -190,7 +197,7 @@ describe('KOOK client against the emulator', () => {
     });
     expect((await kook.list()).map((c) => c.id)).toEqual(['1']);
     expect(sleeps).toEqual([14_000]);
-    expect(served).toBe(2);
+    expect(srv.served()).toBe(2);
   });
 
   it('lets the global limit block every bucket', async () => {
@@ -342,25 +349,6 @@ describe('token hygiene', () => {
     const err = await failure(client(e).list());
     expect((err as KookApiError).apiMessage).toBe('bad token [REDACTED]');
   });
-
-  /** A server answering 429 with the given headers `times` times, then 200 with one channel. */
-  async function limitedServer(headers: Record<string, string>, times: number): Promise<{ apiBase: string; served: () => number }> {
-    let served = 0;
-    const server = createServer((req, res) => {
-      req.resume();
-      served++;
-      if (served <= times) {
-        res.writeHead(429, { 'Content-Type': 'application/json', ...headers });
-        res.end(JSON.stringify({ code: 429, message: 'slow down', data: {} }));
-        return;
-      }
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ code: 0, message: 'ok', data: { items: [{ id: '1', guild_id: 'g', parent_id: '', name: 'n' }], meta: { page: 1, page_total: 1, page_size: 50, total: 1 } } }));
-    });
-    servers.push(server);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    return { apiBase: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v3`, served: () => served };
-  }
 
   it.each([
     { name: 'reset 1e9 s (31 years)', reset: '1000000000', global: false },
