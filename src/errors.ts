@@ -40,6 +40,7 @@ export type ErrorCode =
   | 'VALIDATION_FAILED'
   | 'PERMISSION_DENIED'
   | 'DUPLICATE_STREAM'
+  | 'RESPONSE_TOO_LARGE'
   // files written (recordings, reports)
   | 'WRITE_FAILED'
   // CLI

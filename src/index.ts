@@ -133,6 +133,7 @@ export type {
 } from './services/callbackServer.js';
 export type { RiskLevel, ShumeiCallbackEvent, TupuCallbackEvent, TupuSlice, AnyRtcCallbackEvent } from './services/callbacks.js';
 export { ServiceError } from './services/errors.js';
+export { DEFAULT_MAX_RESPONSE_BYTES } from './util/body.js';
 export type { ServiceProvider } from './services/errors.js';
 export { createShumeiClient, SHUMEI_CLUSTERS, ShumeiCode } from './services/shumei.js';
 export type {
@@ -207,6 +208,8 @@ export { RTCP_SR, RTCP_RR, RTCP_SDES, RTCP_BYE, RTCP_APP, decodeRtcpHeader, enco
 export type { RtcpHeader } from './wire/rtcp/header.js';
 export { encodeReportBlock, decodeReportBlock } from './wire/rtcp/reportBlock.js';
 export type { ReportBlock } from './wire/rtcp/reportBlock.js';
+export { reportBlockPlausibility, DEFAULT_MAX_RTT_MS, DEFAULT_MAX_JITTER_MS } from './wire/rtcp/plausibility.js';
+export type { ReportPlausibility, ReportPlausibilityContext } from './wire/rtcp/plausibility.js';
 export { senderReportSize, encodeSenderReportInto, encodeSenderReport, decodeSenderReport } from './wire/rtcp/senderReport.js';
 export type { SenderReport } from './wire/rtcp/senderReport.js';
 export {

@@ -25,10 +25,14 @@
  * @see https://developer.kookapp.cn/doc/rate-limit
  */
 import { KookRtpError } from '../errors.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, readAnswerText } from '../util/body.js';
 import { KookApiError, KookHttpError, KookRateLimitError, redact, scrubError } from './errors.js';
 
 /** KOOK's production API base. */
 export const KOOK_API_BASE = 'https://www.kookapp.cn/api/v3';
+
+/** Longest `X-Rate-Limit-Reset` taken at its word, ms (one hour); anything longer, NaN or negative is implausible. */
+export const MAX_PLAUSIBLE_RESET_MS = 3_600_000;
 
 /** Options of {@link createKookClient}. */
 export interface KookClientOptions {
@@ -38,11 +42,17 @@ export interface KookClientOptions {
   readonly apiBase?: string;
   /** Timeout of one HTTP attempt (request and body), ms. Default 10 000. Rate-limit waits are not counted. */
   readonly timeoutMs?: number;
+  /** Largest answer body read, bytes; a larger one fails with `RESPONSE_TOO_LARGE` (not retried). Default 1 MiB. */
+  readonly maxResponseBytes?: number;
   /** Retries after a 5xx, timeout or network error, for the calls that may be retried. Default 3. */
   readonly retries?: number;
   /** How many 429 answers a call absorbs (waiting for the reset each time) before it throws. Default 5. */
   readonly rateLimitRetries?: number;
-  /** Longest rate-limit wait the client accepts, ms; a longer reset throws `RATE_LIMITED` at once. Default 60 000. */
+  /**
+   * Longest rate-limit wait the client accepts, ms; a longer reset throws `RATE_LIMITED` at once. Default 60 000.
+   * A reset that cannot be true (not a number, negative, or over {@link MAX_PLAUSIBLE_RESET_MS}) is not waited for:
+   * the client waits one `backoff.baseMs` step per 429 instead, and the final `RATE_LIMITED` error says so.
+   */
   readonly maxRateLimitWaitMs?: number;
   /** Backoff of retry n (0-based): random in [0, min(maxMs, baseMs * 2^n)] ("full jitter"). Defaults 250 and 8000. */
   readonly backoff?: { readonly baseMs?: number; readonly maxMs?: number };
@@ -215,7 +225,10 @@ interface BucketState {
 }
 
 interface RateInfo {
+  /** Scrubbed of the token and control characters, at most 100 characters. */
   readonly bucket: string | undefined;
+  /** The raw `X-Rate-Limit-Reset` (scrubbed, shortened) when it was not a plausible number of seconds. */
+  readonly implausibleReset: string | undefined;
   readonly global: boolean;
   readonly remaining: number | undefined;
   readonly resetMs: number | undefined;
@@ -293,6 +306,7 @@ export function createKookClient(options: KookClientOptions): KookClient {
   }
   const timeoutMs = options.timeoutMs ?? 10_000;
   const retries = options.retries ?? 3;
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const rateLimitRetries = options.rateLimitRetries ?? 5;
   const maxRateLimitWaitMs = options.maxRateLimitWaitMs ?? 60_000;
   const backoffBase = options.backoff?.baseMs ?? 250;
@@ -364,9 +378,20 @@ export function createKookClient(options: KookClientOptions): KookClient {
       const n = Number(v);
       return Number.isFinite(n) ? n : undefined;
     };
-    const reset = num('x-rate-limit-reset');
+    // Header values are the far side's words: a server may echo the Authorization header into any of them.
+    const text = (name: string, max: number): string | undefined => {
+      const v = headers.get(name);
+      if (v === null) return undefined;
+      const clean = redact(v, secrets).replace(/[\u0000-\u001f\u007f]/g, '?');
+      return clean.length > max ? `${clean.slice(0, max)}...` : clean;
+    };
+    const rawReset = headers.get('x-rate-limit-reset');
+    let reset = num('x-rate-limit-reset');
+    const plausible = reset !== undefined && reset >= 0 && reset * 1000 <= MAX_PLAUSIBLE_RESET_MS;
+    if (!plausible) reset = undefined;
     return {
-      bucket: headers.get('x-rate-limit-bucket') ?? undefined,
+      bucket: text('x-rate-limit-bucket', 100),
+      implausibleReset: rawReset !== null && !plausible ? text('x-rate-limit-reset', 40) : undefined,
       // KOOK sends the header bare ("X-Rate-Limit-Global"): presence is the signal, not the value.
       global: headers.has('x-rate-limit-global'),
       remaining: num('x-rate-limit-remaining'),
@@ -412,7 +437,7 @@ export function createKookClient(options: KookClientOptions): KookClient {
     const init: RequestInit = { method: spec.method, headers, signal };
     if (body !== undefined) init.body = body;
     const res = await doFetch(url, init);
-    const text = await res.text();
+    const text = await readAnswerText(res, maxResponseBytes, `KOOK ${spec.endpoint} (HTTP ${res.status})`);
     let json: unknown;
     try {
       json = text.length === 0 ? undefined : JSON.parse(text);
@@ -441,6 +466,7 @@ export function createKookClient(options: KookClientOptions): KookClient {
           answer = await attempt(spec);
         } catch (err) {
           if (spec.signal?.aborted) throw aborted(endpoint);
+          if (err instanceof KookRtpError && err.code === 'RESPONSE_TOO_LARGE') throw err;
           const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
           const unsent = !timedOut && errorCodes(err).some((c) => UNSENT_CODES.has(c));
           const mapped = timedOut
@@ -476,7 +502,14 @@ export function createKookClient(options: KookClientOptions): KookClient {
           stats.rateLimited++;
           limited++;
           if (limited > rateLimitRetries) {
-            throw new KookRateLimitError({ endpoint, bucket: rate.bucket, global: rate.global, resetMs: rate.resetMs ?? 0, attempts: attemptNo });
+            throw new KookRateLimitError({
+              endpoint,
+              bucket: rate.bucket,
+              global: rate.global,
+              resetMs: rate.resetMs ?? (rate.implausibleReset === undefined ? 0 : backoffBase),
+              attempts: attemptNo,
+              ...(rate.implausibleReset === undefined ? {} : { implausibleReset: rate.implausibleReset }),
+            });
           }
           continue; // awaitRateLimit sleeps until the advertised reset
         }
@@ -512,7 +545,8 @@ export function createKookClient(options: KookClientOptions): KookClient {
         if (apiCode !== 0) {
           throw new KookApiError({ endpoint, status, apiCode: apiCode ?? -1, apiMessage: apiMessage ?? '' });
         }
-        return envelope['data'];
+        // The data is the far side's too (join's `raw`, channel names): no echo of the token survives into it.
+        return redactDeep(envelope['data'], secrets);
       }
     } catch (err) {
       stats.failures++;
@@ -612,6 +646,16 @@ export function createKookClient(options: KookClientOptions): KookClient {
     },
   };
   return client;
+}
+
+/** Copies a parsed JSON value with every secret scrubbed from its strings (keys included). */
+function redactDeep(v: unknown, secrets: readonly string[], depth = 0): unknown {
+  if (typeof v === 'string') return redact(v, secrets);
+  if (depth > 64 || typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) return v.map((x) => redactDeep(x, secrets, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[redact(k, secrets)] = redactDeep(x, secrets, depth + 1);
+  return out;
 }
 
 function checkChannelId(channelId: unknown): void {

@@ -86,11 +86,18 @@ export class KookRateLimitError extends KookRtpError {
   /** The API path called. */
   readonly endpoint: string;
 
-  constructor(init: { endpoint: string; bucket: string | undefined; global: boolean; resetMs: number; attempts: number }) {
+  /**
+   * @param init - `implausibleReset`: the server's `X-Rate-Limit-Reset` when it was not a plausible number of seconds
+   *   (the client then waited `resetMs`, one backoff step, instead); `bucket` must already be scrubbed.
+   */
+  constructor(init: { endpoint: string; bucket: string | undefined; global: boolean; resetMs: number; attempts: number; implausibleReset?: string }) {
     super(
       'RATE_LIMITED',
       `KOOK ${init.endpoint} is still rate limited after ${init.attempts} attempts ` +
         `(bucket ${init.bucket ?? 'unknown'}${init.global ? ', global limit' : ''}, reset in ${init.resetMs} ms). ` +
+        (init.implausibleReset === undefined
+          ? ''
+          : `The server sent an implausible X-Rate-Limit-Reset ${JSON.stringify(init.implausibleReset)} (not 0-3600 s), so the client waited ${init.resetMs} ms between tries instead. `) +
         'Slow down the calls or raise rateLimitRetries.',
     );
     this.name = 'KookRateLimitError';

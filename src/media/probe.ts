@@ -123,6 +123,8 @@ async function readId3(reader: ByteReader): Promise<{ title?: string; artist?: s
   }
   if (flags & 0x40) {
     const ext = await reader.read(4);
+    // A tag cut inside its extended header: nothing more to read (the caller then finds no audio).
+    if (ext.length < 4) return out;
     const extSize = major === 4 ? synchsafe(ext, 0) - 4 : new DataView(ext.buffer, ext.byteOffset, 4).getUint32(0) ;
     left -= 4 + (await reader.skip(Math.max(0, extSize)));
   }
@@ -451,6 +453,17 @@ function sniffOther(b: Uint8Array): ProbeResult | null {
  *   content, or a format that needs ffmpeg when it is not installed), and the reader's errors.
  */
 export async function probeReader(reader: ByteReader, options: Pick<ProbeOptions, 'rawPcm'> = {}): Promise<ProbeResult> {
+  const r = await probeContent(reader, options);
+  // A header can say anything: a rate or channel count no decoder can produce is a corrupt file, not a bad argument
+  // (the framer and resampler would refuse it with INVALID_ARGUMENT half way into openTrack).
+  const { sampleRate, channels } = r.info;
+  if (!(Number.isInteger(sampleRate) && sampleRate >= 1000 && sampleRate <= 768000) || !(Number.isInteger(channels) && channels >= 1)) {
+    throw new KookRtpError('INVALID_INPUT', `${reader.description}: the ${r.info.container}/${r.info.codec} header says ${sampleRate} Hz, ${channels} channel(s); expected 1000-768000 Hz and at least one channel: the file is corrupt`);
+  }
+  return r;
+}
+
+async function probeContent(reader: ByteReader, options: Pick<ProbeOptions, 'rawPcm'>): Promise<ProbeResult> {
   let b = await reader.peek(16);
   if (b.length === 0) throw new KookRtpError('INVALID_INPUT', `${reader.description} is empty (0 bytes): nothing to play`);
   if (options.rawPcm) {

@@ -7,7 +7,7 @@ import { opusPacketSamples } from '../wire/opus/toc.js';
 import { OggDemuxer } from '../wire/ogg/demuxer.js';
 import { createFfmpegSource } from './decoders/ffmpeg.js';
 import { createMp3Source } from './decoders/mp3.js';
-import type { PcmSource } from './decoders/types.js';
+import { checkPcmBlock, type PcmSource } from './decoders/types.js';
 import { createWasmSource } from './decoders/wasm.js';
 import { createPcmSource } from './decoders/wav.js';
 import { WebmDemuxer } from './decoders/webm.js';
@@ -343,6 +343,12 @@ export async function openTrack(input: TrackInput, options: TrackOptions = {}): 
       }
       if (!block) break;
       if (closed) return;
+      try {
+        checkPcmBlock(block, src.channels, `${probed.info.container}/${probed.info.codec}`);
+      } catch (err) {
+        yield* drain(true);
+        throw err;
+      }
       // The source may have skipped whole frames without decoding them: trim only the rest.
       discard ??= Math.max(0, Math.round(seek * src.sampleRate) - skipped());
       let { planar, length } = block;

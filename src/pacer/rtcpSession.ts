@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { KookRtpError } from '../errors.js';
 import { roundTripTimeMs, unixMsToNtp } from '../wire/ntp.js';
 import { decodeCompound, encodeCompound, type RtcpPacket } from '../wire/rtcp/compound.js';
+import { reportBlockPlausibility } from '../wire/rtcp/plausibility.js';
 import type { ReportBlock } from '../wire/rtcp/reportBlock.js';
 import { SDES_CNAME } from '../wire/rtcp/sdes.js';
 
@@ -35,6 +36,8 @@ export interface RemoteReport {
   readonly rttMs: number | undefined;
   /** Wall-clock Unix ms when the report arrived. */
   readonly receivedAt: number;
+  /** Why the figures cannot be true (see reportBlockPlausibility); empty for a plausible report. Flagged reports never become `lastRemoteReport`. */
+  readonly implausible: readonly string[];
 }
 
 /** Options of {@link RtcpSession}. */
@@ -108,6 +111,7 @@ export class RtcpSession {
   #reports = 0;
   #byeReceived = 0;
   #last: RemoteReport | undefined;
+  #lastSr: { packetCount: number; wallMs: number } | undefined;
 
   /**
    * @param options - see {@link RtcpSessionOptions}.
@@ -184,7 +188,7 @@ export class RtcpSession {
       }
     }
     this.#reports += out.length;
-    const last = out[out.length - 1];
+    const last = out.filter((r) => r.implausible.length === 0).pop();
     if (last !== undefined) this.#last = last;
     return out;
   }
@@ -221,6 +225,8 @@ export class RtcpSession {
       jitterMs: (b.jitter * 1000) / this.#clockRate,
       rttMs: rtt === undefined || Number.isNaN(rtt) ? undefined : rtt,
       receivedAt: wallMs,
+      // Packets sent by now are at most those of our last SR plus one per 2.5 ms (Opus's shortest frame) since.
+      implausible: reportBlockPlausibility(b, { rttMs: rtt, clockRate: this.#clockRate, packetsSent: this.#lastSr && this.#lastSr.packetCount + Math.ceil(Math.max(0, wallMs - this.#lastSr.wallMs) / 2.5) }).reasons,
     };
   }
 
@@ -236,6 +242,7 @@ export class RtcpSession {
         octetCount: sender.octetCount >>> 0,
         reports: [],
       });
+      this.#lastSr = { packetCount: sender.packetCount >>> 0, wallMs: sender.wallMs };
       this.#srSent++;
     } else {
       packets.push({ type: 'rr', ssrc: this.ssrc, reports: [] });

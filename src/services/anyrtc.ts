@@ -1,9 +1,13 @@
 /**
  * anyRTC recording client: start/stop a room recording and query recordings.
  *
- * The two query endpoints allow at most 5 calls per minute: a built-in rolling-window limiter queues calls so the
- * client never sends a sixth inside any 60 s window (answer 299 otherwise). Queries are signed with
- * `md5(appId + timestamp + vodToken + random)` over exactly the text that is sent.
+ * The two query endpoints allow at most 5 calls per minute, counted by the service when each call ARRIVES. A built-in
+ * rolling-window limiter queues calls so the client never has more than 5 calls in any window, each slot counted
+ * from the moment its answer came back (never earlier than the service saw the request: a slow first request and a
+ * quick sixth on a warm connection cannot land inside one window). Should the service still answer 299 (another
+ * client on the same app, a clock of its own), the call waits a whole window and is sent again, up to
+ * `rateLimitRetries` times. Queries are signed with `md5(appId + timestamp + vodToken + random)` over exactly the
+ * text that is sent.
  * @see /work/shared/seeds/anyrtc-recording.zh.md
  */
 import { createHash, randomInt } from 'node:crypto';
@@ -32,10 +36,18 @@ export function anyRtcSignature(appId: string, timestamp: number | string, vodTo
   return createHash('md5').update(`${appId}${String(timestamp)}${vodToken}${random}`, 'utf8').digest('hex');
 }
 
-/** A rolling-window limiter: at most `maxCalls` starts in any `windowMs`; callers beyond that wait their turn (FIFO). */
+/**
+ * A rolling-window limiter: at most `maxCalls` calls in any `windowMs`; callers beyond that wait their turn (FIFO).
+ * A call holds its slot from the grant until it calls `release()`, and the slot then counts until strictly more than
+ * `windowMs` after that moment: measured from the answer, the window covers the request's arrival at the service
+ * whatever the latency.
+ */
 export class RollingWindowLimiter {
+  /** When each finished call's slot was stamped (its release time), oldest first. */
   private readonly sent: number[] = [];
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: ((release: () => void) => void)[] = [];
+  private inFlight = 0;
+  private heldUntil = 0;
   private timer: unknown;
 
   constructor(
@@ -44,12 +56,21 @@ export class RollingWindowLimiter {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  /** Resolves when a call may be sent, and records it as sent. */
-  acquire(): Promise<void> {
+  /**
+   * Resolves when a call may be sent, with the function to call once its answer (or failure) arrived. The slot counts
+   * from that call; a slot never released blocks for good, so release in a `finally`.
+   */
+  acquire(): Promise<() => void> {
     return new Promise((resolve) => {
       this.waiting.push(resolve);
       this.drain();
     });
+  }
+
+  /** Grants nothing before `at` (clock ms): after the service refused a call for frequency. */
+  holdUntil(at: number): void {
+    this.heldUntil = Math.max(this.heldUntil, at);
+    this.drain();
   }
 
   /** Calls queued behind the limit. */
@@ -59,17 +80,29 @@ export class RollingWindowLimiter {
 
   private drain(): void {
     const now = this.clock.now();
-    while (this.sent.length > 0 && (this.sent[0] ?? 0) + this.windowMs <= now) this.sent.shift();
-    while (this.waiting.length > 0 && this.sent.length < this.maxCalls) {
-      this.sent.push(now);
-      this.waiting.shift()?.();
-    }
-    if (this.waiting.length > 0 && this.timer === undefined) {
-      const wait = (this.sent[0] ?? now) + this.windowMs - now;
-      this.timer = this.clock.setTimeout(() => {
-        this.timer = undefined;
+    // Strictly: a call exactly windowMs after a stamp is still inside that window (the service counts it so).
+    while (this.sent.length > 0 && (this.sent[0] ?? 0) + this.windowMs < now) this.sent.shift();
+    while (this.waiting.length > 0 && now >= this.heldUntil && this.sent.length + this.inFlight < this.maxCalls) {
+      this.inFlight++;
+      let released = false;
+      this.waiting.shift()?.(() => {
+        if (released) return;
+        released = true;
+        this.inFlight--;
+        // Stamps stay sorted: a release is never earlier than one before it on the same clock.
+        this.sent.push(Math.max(this.clock.now(), this.sent[this.sent.length - 1] ?? 0));
         this.drain();
-      }, Math.max(1, wait));
+      });
+    }
+    // Wake up when the oldest stamp leaves the window or the hold ends; in-flight calls wake us on release.
+    if (this.waiting.length > 0 && this.timer === undefined) {
+      const at = now < this.heldUntil ? this.heldUntil : this.sent.length + this.inFlight >= this.maxCalls && this.sent.length > 0 ? (this.sent[0] ?? now) + this.windowMs + 1 : undefined;
+      if (at !== undefined) {
+        this.timer = this.clock.setTimeout(() => {
+          this.timer = undefined;
+          this.drain();
+        }, Math.max(1, at - now));
+      }
     }
   }
 }
@@ -108,8 +141,12 @@ export interface AnyRtcClientOptions {
   queryBaseUrl?: string;
   /** Default 5000 ms. */
   timeoutMs?: number;
-  /** Query limit, default 5 per 60 000 ms. */
+  /** Largest answer body read, bytes; a larger one fails with `RESPONSE_TOO_LARGE`. Default 1 MiB. */
+  maxResponseBytes?: number;
+  /** Query limit, default 5 per 60 000 ms (the documented rule; the window length is an option for tests). */
   queryLimit?: { maxCalls: number; windowMs: number };
+  /** How many times a query answered 299 (too frequent) is sent again, each after a whole window. Default 2. */
+  rateLimitRetries?: number;
   fetch?: FetchLike;
   clock?: Clock;
   /** Random string source (6..10 characters), injectable for test vectors. */
@@ -179,6 +216,7 @@ export function createAnyRtcClient(options: AnyRtcClientOptions): AnyRtcClient {
   const clock = options.clock ?? systemClock;
   const limit = options.queryLimit ?? { maxCalls: 5, windowMs: 60_000 };
   const limiter = new RollingWindowLimiter(limit.maxCalls, limit.windowMs, clock);
+  const rateLimitRetries = options.rateLimitRetries ?? 2;
   const recordBase = (options.recordBaseUrl ?? ANYRTC_RECORD_BASE).replace(/\/+$/, '');
   const queryBase = (options.queryBaseUrl ?? ANYRTC_QUERY_BASE).replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 5000;
@@ -190,7 +228,7 @@ export function createAnyRtcClient(options: AnyRtcClientOptions): AnyRtcClient {
       throw new ServiceError('VALIDATION_FAILED', 'anyrtc', 'roomId is required', { field: 'roomId' });
     }
     const q = new URLSearchParams({ AppID: appId, ArRoomID: roomId, Type: type });
-    const res = await postJson('anyrtc', `${recordBase}/anyapi/v1/${action}?${q.toString()}`, body, { timeoutMs, fetch: options.fetch, secrets: [vodToken] });
+    const res = await postJson('anyrtc', `${recordBase}/anyapi/v1/${action}?${q.toString()}`, body, { timeoutMs, fetch: options.fetch, secrets: [vodToken], maxResponseBytes: options.maxResponseBytes });
     const result = isObject(res.json) ? str(res.json.result) : undefined;
     if (result !== 'ok') {
       throw new ServiceError(res.status >= 400 ? 'HTTP_ERROR' : 'SERVICE_API', 'anyrtc', `${action} failed: result ${JSON.stringify(result ?? null)} (HTTP ${res.status}); the server must be on anyRTC's IP whitelist`, {
@@ -200,12 +238,30 @@ export function createAnyRtcClient(options: AnyRtcClientOptions): AnyRtcClient {
   }
 
   async function query(path: string, fields: Record<string, unknown>): Promise<AnyRtcListResult> {
-    await limiter.acquire();
-    const timestamp = clock.now();
-    const r = random();
-    if (r.length < 6 || r.length > 10) throw new ServiceError('VALIDATION_FAILED', 'anyrtc', 'random must be 6..10 characters', { field: 'random' });
-    const body = { appId, random: r, signature: anyRtcSignature(appId, timestamp, vodToken, r), timestamp, ...fields };
-    const res = await postJson('anyrtc', `${queryBase}/oauth/anyapi/v1/videoInfo/${path}`, body, { timeoutMs, fetch: options.fetch, secrets: [vodToken] });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await queryOnce(path, fields);
+      } catch (err) {
+        if (!(err instanceof ServiceError && err.apiCode === AnyRtcCode.tooFrequent) || attempt >= rateLimitRetries) throw err;
+        // The service counted more calls than we did: wait a whole window from its refusal before the next try.
+        limiter.holdUntil(clock.now() + limit.windowMs);
+      }
+    }
+  }
+
+  async function queryOnce(path: string, fields: Record<string, unknown>): Promise<AnyRtcListResult> {
+    const release = await limiter.acquire();
+    let res: Awaited<ReturnType<typeof postJson>>;
+    try {
+      const timestamp = clock.now();
+      const r = random();
+      if (r.length < 6 || r.length > 10) throw new ServiceError('VALIDATION_FAILED', 'anyrtc', 'random must be 6..10 characters', { field: 'random' });
+      const body = { appId, random: r, signature: anyRtcSignature(appId, timestamp, vodToken, r), timestamp, ...fields };
+      res = await postJson('anyrtc', `${queryBase}/oauth/anyapi/v1/videoInfo/${path}`, body, { timeoutMs, fetch: options.fetch, secrets: [vodToken], maxResponseBytes: options.maxResponseBytes });
+    } finally {
+      // The answer (or the failure) is here: the service saw the request no later than now.
+      release();
+    }
     if (!isObject(res.json)) throw new ServiceError('HTTP_ERROR', 'anyrtc', `${path} answered HTTP ${res.status} without JSON`, { httpStatus: res.status });
     const a = res.json;
     const code = num(a.code);

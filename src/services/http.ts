@@ -5,10 +5,11 @@
 import type { IncomingMessage } from 'node:http';
 import { KookRtpError } from '../errors.js';
 import { redact, scrubError } from '../kook/errors.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, readAnswerText, type ReadableAnswer } from '../util/body.js';
 import { ServiceError, type ServiceProvider } from './errors.js';
 
 /** A `fetch`-compatible function, injectable for tests. */
-export type FetchLike = (input: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
+export type FetchLike = (input: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{ status: number } & ReadableAnswer>;
 
 /** Time source and timers, injectable so rate limiters and retries run on a fake clock in tests. */
 export interface Clock {
@@ -34,13 +35,14 @@ export function sleep(clock: Clock, ms: number): Promise<void> {
 
 /**
  * POSTs `body` as JSON and returns the status and the parsed answer (or the raw text when it is not JSON).
- * @throws ServiceError `TIMEOUT` after `timeoutMs`, `HTTP_ERROR` when the connection fails
+ * @throws ServiceError `TIMEOUT` after `timeoutMs`, `HTTP_ERROR` when the connection fails, `RESPONSE_TOO_LARGE` when
+ *   the answer is over `maxResponseBytes` (default {@link DEFAULT_MAX_RESPONSE_BYTES}; the rest is not read)
  */
 export async function postJson(
   provider: ServiceProvider,
   url: string,
   body: unknown,
-  opts: { timeoutMs: number; fetch?: FetchLike | undefined; secrets?: readonly string[] | undefined },
+  opts: { timeoutMs: number; fetch?: FetchLike | undefined; secrets?: readonly string[] | undefined; maxResponseBytes?: number | undefined },
 ): Promise<{ status: number; text: string; json: unknown }> {
   // Secrets (access keys, tokens) are scrubbed from everything that comes back: a fetch error may quote the request,
   // and a server may echo a credential in its message; both end up in error messages and `cause` chains.
@@ -57,8 +59,11 @@ export async function postJson(
       signal,
     });
     status = res.status;
-    text = await res.text();
+    text = await readAnswerText(res, opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES, `${provider} ${safeUrl(url)}`);
   } catch (err) {
+    if (err instanceof KookRtpError && err.code === 'RESPONSE_TOO_LARGE') {
+      throw new ServiceError('RESPONSE_TOO_LARGE', provider, err.message.replace(`${provider} `, ''));
+    }
     if (signal.aborted) {
       throw new ServiceError('TIMEOUT', provider, `no answer from ${safeUrl(url)} within ${opts.timeoutMs} ms; retry later or raise the timeout`);
     }

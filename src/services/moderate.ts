@@ -1,6 +1,10 @@
 /**
  * Glue between a {@link ModerationTap}, the moderation clients and the {@link CallbackServer}: submit the tap URL,
  * route the callbacks for this stream (matched by requestId) to one emitter, close the moderation when the tap stops.
+ *
+ * Verdicts for the last seconds of a stream come after the stop (the services analyse what they pulled, then call
+ * back): callbacks keep being routed for {@link DEFAULT_VERDICT_GRACE_MS} (30 s, `verdictGraceMs`) after the close
+ * began, and those verdicts carry `afterStop: true`.
  */
 import { isKookRtpError } from '../errors.js';
 import type { RiskLevel, ShumeiCallbackEvent, TupuCallbackEvent } from './callbacks.js';
@@ -11,8 +15,13 @@ import type { ShumeiClient, ShumeiSubmitOptions, ShumeiStreamData } from './shum
 import type { ModerationTap } from './tap.js';
 import type { TupuClient, TupuStream } from './tupu.js';
 
+/** How long verdicts are still delivered after the moderation was closed, ms, by default. */
+export const DEFAULT_VERDICT_GRACE_MS = 30_000;
+
 /** A moderation result for the player to forward. */
 export interface ModerationEvent {
+  /** True when the verdict arrived after the stream was stopped (the close had begun): it is about its last seconds. */
+  readonly afterStop: boolean;
   readonly provider: 'shumei' | 'tupu';
   /** The submit's requestId. */
   readonly requestId: string;
@@ -46,6 +55,11 @@ export interface ModerateOptions {
   };
   /** Tupu: the stream fields besides `url` and `callback`, plus task ids. */
   tupu?: { client: TupuClient; stream?: Omit<TupuStream, 'url' | 'callback'>; tasks?: readonly string[] };
+  /**
+   * How long after the close began verdicts are still delivered (marked `afterStop`), ms. Default
+   * {@link DEFAULT_VERDICT_GRACE_MS} (30 000). The timer does not keep the process alive.
+   */
+  verdictGraceMs?: number;
 }
 
 /** A running moderation of one tap. */
@@ -54,7 +68,11 @@ export interface ModerationSession extends TypedEmitter<ModerationSessionEvents>
   readonly ready: Promise<void>;
   /** The ids of the submits in force. */
   requestIds(): { shumei: string | undefined; tupu: string | undefined };
-  /** Closes the moderations and stops listening. Called automatically when the tap stops. Idempotent. */
+  /**
+   * Closes the moderations at the services; verdicts still arriving within the grace period are delivered (marked
+   * `afterStop`), then the session stops listening. Called automatically when the tap stops. Idempotent. Resolves
+   * when the services answered the close, not at the end of the grace.
+   */
   close(): Promise<void>;
 }
 
@@ -72,6 +90,8 @@ export function moderate(options: ModerateOptions): ModerationSession {
   let shumeiId: string | undefined;
   let tupuId: string | undefined;
   let closing: Promise<void> | undefined;
+  let afterStop = false;
+  const graceMs = options.verdictGraceMs ?? DEFAULT_VERDICT_GRACE_MS;
   const report = (e: unknown): void => {
     if (session.listenerCount('error') > 0) session.safeEmit('error', e instanceof Error ? e : new Error(String(e)));
   };
@@ -83,7 +103,7 @@ export function moderate(options: ModerateOptions): ModerationSession {
       return;
     }
     if (ev.riskLevel !== undefined) {
-      session.safeEmit('moderation', { provider: 'shumei', requestId: ev.requestId, riskLevel: ev.riskLevel, label: ev.riskLabel1, text: ev.audioText, callback: ev });
+      session.safeEmit('moderation', { provider: 'shumei', requestId: ev.requestId, riskLevel: ev.riskLevel, label: ev.riskLabel1, text: ev.audioText, callback: ev, afterStop });
     }
     if (ev.statCode === 1) session.safeEmit('ended', { provider: 'shumei', requestId: ev.requestId, code: ev.code });
   };
@@ -101,6 +121,7 @@ export function moderate(options: ModerateOptions): ModerationSession {
       label: ev.tasks[0]?.taskId,
       text: slices.map((s) => s.content ?? '').join(''),
       callback: ev,
+      afterStop,
     });
   };
   callbackServer.on('shumei', onShumei);
@@ -143,7 +164,14 @@ export function moderate(options: ModerateOptions): ModerationSession {
   session.requestIds = () => ({ shumei: shumeiId, tupu: tupuId });
   session.close = () => {
     closing ??= (async () => {
+      afterStop = true;
       tap.off('stop', onStop);
+      // The last seconds' verdicts arrive after the stop: keep routing them for the grace period, then detach.
+      const grace = setTimeout(() => {
+        callbackServer.off('shumei', onShumei);
+        callbackServer.off('tupu', onTupu);
+      }, Math.max(0, graceMs));
+      grace.unref();
       await session.ready;
       const jobs: Promise<void>[] = [];
       if (options.shumei && shumeiId !== undefined) {
@@ -155,9 +183,6 @@ export function moderate(options: ModerateOptions): ModerationSession {
         jobs.push(options.tupu.client.close([id]).then(() => void session.safeEmit('closed', { provider: 'tupu', requestId: id }), report));
       }
       await Promise.all(jobs);
-      // Late callbacks for a closed stream are of no use to the player: stop routing them.
-      callbackServer.off('shumei', onShumei);
-      callbackServer.off('tupu', onTupu);
     })();
     return closing;
   };

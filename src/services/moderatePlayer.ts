@@ -18,6 +18,8 @@ export interface ModeratePlayerOptions {
   readonly tupu?: ModerateOptions['tupu'];
   /** The tap's HTTP server (host, port, public base URL, MP3 bitrate...). */
   readonly tap?: ModerationTapOptions;
+  /** How long after the player stopped verdicts are still delivered (marked `afterStop`), ms. Default 30 000. */
+  readonly verdictGraceMs?: number;
 }
 
 /** A running moderation of a player. */
@@ -46,6 +48,7 @@ export async function moderatePlayer(player: Player, options: ModeratePlayerOpti
     callbackServer: options.callbackServer,
     ...(options.shumei === undefined ? {} : { shumei: options.shumei }),
     ...(options.tupu === undefined ? {} : { tupu: options.tupu }),
+    ...(options.verdictGraceMs === undefined ? {} : { verdictGraceMs: options.verdictGraceMs }),
   });
   session.on('moderation', (e) => player.emit('moderation', e));
   let closing: Promise<void> | undefined;

@@ -129,6 +129,8 @@ export interface ShumeiClientOptions {
   maxAttempts?: number;
   /** First backoff after 1901, doubled per attempt with jitter; default 200 ms. */
   backoffMs?: number;
+  /** Largest answer body read, bytes; a larger one fails with `RESPONSE_TOO_LARGE`. Default 1 MiB. */
+  maxResponseBytes?: number;
   fetch?: FetchLike;
   clock?: Clock;
 }
@@ -165,7 +167,7 @@ export function createShumeiClient(options: ShumeiClientOptions): ShumeiClient {
 
   async function call(path: string, body: Record<string, unknown>, timeoutMs: number) {
     for (let attempt = 1; ; attempt++) {
-      const res = await postJson('shumei', baseUrl + path, body, { timeoutMs, fetch: options.fetch, secrets: [accessKey] });
+      const res = await postJson('shumei', baseUrl + path, body, { timeoutMs, fetch: options.fetch, secrets: [accessKey], maxResponseBytes: options.maxResponseBytes });
       if (res.status < 200 || res.status >= 300) {
         throw new ServiceError('HTTP_ERROR', 'shumei', `${path} answered HTTP ${res.status}`, { httpStatus: res.status });
       }

@@ -51,6 +51,8 @@ export interface TupuClientOptions {
   host?: string;
   /** Default 5000 ms. */
   timeoutMs?: number;
+  /** Largest answer body read, bytes; a larger one fails with `RESPONSE_TOO_LARGE`. Default 1 MiB. */
+  maxResponseBytes?: number;
   fetch?: FetchLike;
   clock?: Clock;
   /** Nonce source, default a random integer (a plain decimal, so the signed text equals the JSON text). */
@@ -165,7 +167,7 @@ export function createTupuClient(options: TupuClientOptions): TupuClient {
 
   async function call(path: string, payload: Record<string, unknown>): Promise<Record<string, unknown>> {
     const url = `${host}${path}/${encodeURIComponent(secretId)}`;
-    const res = await postJson('tupu', url, { ...payload, ...signed() }, { timeoutMs, fetch: options.fetch, secrets: keySecrets });
+    const res = await postJson('tupu', url, { ...payload, ...signed() }, { timeoutMs, fetch: options.fetch, secrets: keySecrets, maxResponseBytes: options.maxResponseBytes });
     if (res.json === undefined) {
       throw new ServiceError('HTTP_ERROR', 'tupu', `${path} answered HTTP ${res.status} without JSON`, { httpStatus: res.status });
     }

@@ -32,11 +32,24 @@ export interface OpusSdpOptions {
  * Builds an SDP describing an Opus stream (48 kHz, 2 channels in the rtpmap as RFC 7587 requires).
  * @param options - where the receiver listens and what the stream carries
  * @returns SDP text with CRLF line endings
- * @throws KookRtpError `INVALID_ARGUMENT` for a port or payload type out of range, or an empty address
+ * @throws KookRtpError `INVALID_ARGUMENT` for a port, payload type or SSRC out of range, an address that is not one
+ *   token (an IP literal or host name), a session name or CNAME that is empty or holds CR, LF or NUL (each would
+ *   start an SDP line of the caller's choosing), or a bitrate that is not a positive finite number
  */
 export function buildOpusSdp(options: OpusSdpOptions): string {
   const { address, port, payloadType } = options;
   if (!address) throw new KookRtpError('INVALID_ARGUMENT', 'SDP needs a receiver address, found an empty string');
+  if (typeof address !== 'string' || !ADDRESS.test(address)) {
+    throw new KookRtpError('INVALID_ARGUMENT', `SDP address must be an IP literal or host name (letters, digits, . : - _ %), found ${JSON.stringify(address)}`);
+  }
+  checkText(options.sessionName, 'sessionName');
+  checkText(options.cname, 'cname');
+  if (options.bitrate !== undefined && !(Number.isFinite(options.bitrate) && options.bitrate > 0)) {
+    throw new KookRtpError('INVALID_ARGUMENT', `bitrate must be a positive number of bits/s, found ${options.bitrate}`);
+  }
+  if (options.ssrc !== undefined && !(Number.isInteger(options.ssrc) && options.ssrc >= 0 && options.ssrc <= 0xffffffff)) {
+    throw new KookRtpError('INVALID_ARGUMENT', `ssrc must be an integer in [0, 4294967295], found ${options.ssrc}`);
+  }
   checkPort(port, 'port');
   if (!Number.isInteger(payloadType) || payloadType < 0 || payloadType > 127) {
     throw new KookRtpError('INVALID_ARGUMENT', `payload type must be 0-127, found ${payloadType}`);
@@ -67,6 +80,17 @@ export function buildOpusSdp(options: OpusSdpOptions): string {
   }
   lines.push('a=recvonly');
   return lines.join('\r\n') + '\r\n';
+}
+
+/** One SDP token: no whitespace or control character can end the line early. */
+const ADDRESS = /^[A-Za-z0-9._:%-]+$/;
+
+/** RFC 8866 §9 `text`: any byte but NUL, CR and LF; and not empty (`s=` and `cname:` must say something). */
+function checkText(value: string | undefined, name: string): void {
+  if (value === undefined) return;
+  if (typeof value !== 'string' || value === '' || /[\r\n\0]/.test(value)) {
+    throw new KookRtpError('INVALID_ARGUMENT', `${name} must be non-empty text without CR, LF or NUL, found ${JSON.stringify(value)}`);
+  }
 }
 
 function checkPort(port: number, name: string): void {

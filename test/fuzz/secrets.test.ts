@@ -194,6 +194,28 @@ describe('the CLI never prints the bot token', () => {
     }
   });
 
+  it('a 429 whose X-Rate-Limit-Bucket echoes the token and whose reset is 31 years (plain, --verbose, --json)', async () => {
+    const s = createServer((req, res) => {
+      req.resume();
+      res.writeHead(429, { 'content-type': 'application/json', 'x-rate-limit-bucket': `Bot ${BOT_TOKEN}`, 'x-rate-limit-reset': '1000000000', 'x-rate-limit-remaining': '0' });
+      res.end(JSON.stringify({ code: 429, message: 'slow down', data: {} }));
+    });
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    try {
+      for (const extra of [[], ['--verbose'], ['--json']]) {
+        const t0 = Date.now();
+        const r = await cli(['play', 'x.mp3', '--channel', '1', '--token', BOT_TOKEN, '--api-base', `http://127.0.0.1:${(s.address() as AddressInfo).port}/api/v3`, ...extra]);
+        expect(r.code).toBe(1);
+        expect(r.out).toContain('RATE_LIMITED');
+        expect(r.out).not.toContain(BOT_TOKEN);
+        expect(Date.now() - t0).toBeLessThan(10_000);
+      }
+    } finally {
+      s.closeAllConnections();
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+  }, 40_000);
+
   it('a join answer that quotes the token in a field', async () => {
     const s = createServer((req, res) => {
       req.resume();

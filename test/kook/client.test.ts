@@ -43,6 +43,25 @@ function client(e: KookEmulator, extra: Partial<KookClientOptions> = {}) {
   return createKookClient({ token: e.token, apiBase: e.apiBase, backoff: { baseMs: 1, maxMs: 5 }, ...extra });
 }
 
+/** A server answering 429 with the given headers `times` times, then 200 with one channel. */
+async function limitedServer(headers: Record<string, string>, times: number): Promise<{ apiBase: string; served: () => number }> {
+  let served = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    served++;
+    if (served <= times) {
+      res.writeHead(429, { 'Content-Type': 'application/json', ...headers });
+      res.end(JSON.stringify({ code: 429, message: 'slow down', data: {} }));
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ code: 0, message: 'ok', data: { items: [{ id: '1', guild_id: 'g', parent_id: '', name: 'n' }], meta: { page: 1, page_total: 1, page_size: 50, total: 1 } } }));
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { apiBase: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v3`, served: () => served };
+}
+
 describe('KOOK client against the emulator', () => {
   it('joins, lists every page, keeps alive and leaves', async () => {
     const e = await emulator({ bitrate: 64_000 });
@@ -164,24 +183,12 @@ describe('KOOK client against the emulator', () => {
   });
 
   it('sleeps exactly until an advertised reset with an injected clock', async () => {
-    let served = 0;
-    const server = createServer((_req, res) => {
-      served++;
-      if (served === 1) {
-        res.writeHead(429, { 'X-Rate-Limit-Limit': '5', 'X-Rate-Limit-Remaining': '0', 'X-Rate-Limit-Reset': '14', 'X-Rate-Limit-Bucket': 'voice/list' });
-        res.end(JSON.stringify({ code: 429, message: 'slow down', data: {} }));
-        return;
-      }
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ code: 0, message: 'ok', data: { items: [{ id: '1', guild_id: 'g', parent_id: '', name: 'n' }], meta: { page: 1, page_total: 1, page_size: 50, total: 1 } } }));
-    });
-    servers.push(server);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const srv = await limitedServer({ 'X-Rate-Limit-Limit': '5', 'X-Rate-Limit-Remaining': '0', 'X-Rate-Limit-Reset': '14', 'X-Rate-Limit-Bucket': 'voice/list' }, 1);
     let now = 1_000_000;
     const sleeps: number[] = [];
     const kook = createKookClient({
       token: TOKEN,
-      apiBase: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v3`,
+      apiBase: srv.apiBase,
       clock: () => now,
       sleep: async (ms) => {
         sleeps.push(ms);
@@ -190,7 +197,7 @@ describe('KOOK client against the emulator', () => {
     });
     expect((await kook.list()).map((c) => c.id)).toEqual(['1']);
     expect(sleeps).toEqual([14_000]);
-    expect(served).toBe(2);
+    expect(srv.served()).toBe(2);
   });
 
   it('lets the global limit block every bucket', async () => {
@@ -341,6 +348,68 @@ describe('token hygiene', () => {
     e.injectFault({ endpoint: 'list', apiCode: 40000, message: `bad token ${TOKEN}` });
     const err = await failure(client(e).list());
     expect((err as KookApiError).apiMessage).toBe('bad token [REDACTED]');
+  });
+
+  it.each([
+    { name: 'reset 1e9 s (31 years)', reset: '1000000000', global: false },
+    { name: 'reset 1e9 s, global', reset: '1000000000', global: true },
+    { name: 'reset NaN', reset: 'NaN', global: false },
+    { name: 'reset Infinity, global', reset: 'Infinity', global: true },
+    { name: 'reset negative', reset: '-5', global: false },
+    { name: 'reset not a number', reset: 'soon', global: false },
+  ])('a 429 echoing the token in X-Rate-Limit-Bucket with $name: scrubbed, bounded waits, then usable again', async ({ reset, global }) => {
+    const srv = await limitedServer({ 'X-Rate-Limit-Bucket': `Bot ${TOKEN}`, 'X-Rate-Limit-Reset': reset, 'X-Rate-Limit-Remaining': '0', ...(global ? { 'X-Rate-Limit-Global': '' } : {}) }, 6);
+    let now = 1_000_000;
+    const sleeps: number[] = [];
+    const events: KookClientEvent[] = [];
+    const kook = createKookClient({
+      token: TOKEN,
+      apiBase: srv.apiBase,
+      rateLimitRetries: 5,
+      clock: () => now,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        now += ms;
+      },
+      onEvent: (ev) => events.push(ev),
+    });
+    const err = await failure(kook.list());
+    expect(err).toBeInstanceOf(KookRateLimitError);
+    expect(err.code).toBe('RATE_LIMITED');
+    const rl = err as KookRateLimitError;
+    expect(`${err.message} ${rl.bucket} ${JSON.stringify(events)}`).not.toContain(TOKEN);
+    expect(rl.bucket).toContain('[REDACTED]');
+    expect(rl.resetMs).toBeGreaterThanOrEqual(0);
+    expect(rl.resetMs).toBeLessThanOrEqual(60_000);
+    expect(err.message).toMatch(/implausible X-Rate-Limit-Reset/);
+    // Six 429s were answered (the first try and five retries), each after a short, positive wait.
+    expect(srv.served()).toBe(6);
+    expect(sleeps).toHaveLength(5);
+    for (const ms of sleeps) {
+      expect(ms).toBeGreaterThan(0);
+      expect(ms).toBeLessThanOrEqual(60_000);
+    }
+    // The absurd reset did not lock the client for 31 years: the next call goes out and succeeds.
+    await expect(kook.list()).resolves.toHaveLength(1);
+  });
+
+  it('scrubs the token from a successful answer too (join raw, channel names)', async () => {
+    const server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const data = req.url?.includes('join')
+        ? { ip: '127.0.0.1', port: '5000', rtcp_mux: true, bitrate: 48000, audio_ssrc: '1111', audio_pt: '111', echo: `Bot ${TOKEN}`, nested: [{ [TOKEN]: TOKEN }] }
+        : { items: [{ id: '1', guild_id: 'g', parent_id: '', name: `channel ${TOKEN}` }], meta: { page: 1, page_total: 1 } };
+      res.end(JSON.stringify({ code: 0, message: 'ok', data }));
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const kook = createKookClient({ token: TOKEN, apiBase: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v3` });
+    const joined = await kook.join({ channelId: '1' });
+    expect(joined.port).toBe(5000);
+    expect(JSON.stringify(joined)).not.toContain(TOKEN);
+    expect(joined.raw['echo']).toBe('Bot [REDACTED]');
+    expect(JSON.stringify(await kook.list())).not.toContain(TOKEN);
   });
 
   it('never shows the token in any collected error, event or stat', async () => {

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probe } from '../../src/media/probe.js';
+import { openTrack } from '../../src/media/track.js';
 import { chunked, codeOf, fixture, fixtureBytes, hasFfmpeg, startServer } from './helpers.js';
 
 describe('probe by content', () => {
@@ -62,6 +63,18 @@ describe('probe by content', () => {
     const tagLen = 10 + (((id3[6]! & 0x7f) << 21) | ((id3[7]! & 0x7f) << 14) | ((id3[8]! & 0x7f) << 7) | (id3[9]! & 0x7f));
     const bytes = Buffer.concat([id3.subarray(0, tagLen), fixtureBytes('garbage.mp3')]);
     expect(codeOf(await probe(bytes).catch((e: unknown) => e))).toBe('UNSUPPORTED_FORMAT');
+  });
+
+  it.each([
+    // ID3v2.3 with the extended-header flag, cut inside the extended header's size field (hostile-input campaign).
+    { name: 'v2.3 extended header cut after 0 of 4 size bytes', bytes: [0x49, 0x44, 0x33, 0x03, 0x00, 0x7f, 0x00, 0x00, 0x10, 0x79] },
+    { name: 'v2.3 extended header cut after 2 of 4 size bytes', bytes: [0x49, 0x44, 0x33, 0x03, 0x00, 0x40, 0x00, 0x00, 0x10, 0x79, 0x00, 0x00] },
+    { name: 'v2.4 extended header cut after 3 of 4 size bytes', bytes: [0x49, 0x44, 0x33, 0x04, 0x00, 0x40, 0x00, 0x00, 0x10, 0x79, 0x00, 0x00, 0x00] },
+    { name: 'v2.3 frame header cut after 6 of 10 bytes', bytes: [0x49, 0x44, 0x33, 0x03, 0x00, 0x00, 0x00, 0x00, 0x10, 0x79, 0x54, 0x49, 0x54, 0x32, 0x00, 0x00] },
+  ])('a truncated ID3 tag ($name) is INVALID_INPUT from probe and openTrack', async ({ bytes }) => {
+    const b = new Uint8Array(bytes);
+    expect(codeOf(await probe(b).catch((e: unknown) => e))).toBe('INVALID_INPUT');
+    expect(codeOf(await openTrack(b).catch((e: unknown) => e))).toBe('INVALID_INPUT');
   });
 });
 

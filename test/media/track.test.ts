@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTrack, type TrackOptions } from '../../src/media/track.js';
 import type { TrackInput } from '../../src/media/input.js';
 import { OggDemuxer } from '../../src/wire/ogg/demuxer.js';
+import { oggCrc32 } from '../../src/wire/ogg/page.js';
 import { WebmDemuxer } from '../../src/media/decoders/webm.js';
 import { chunked, codeOf, collect, decodeFrames, dominant, fixture, fixtureBytes, hasFfmpeg, rms, startServer } from './helpers.js';
 
@@ -237,6 +238,32 @@ describe('bad inputs', () => {
     const [l] = decodeFrames(frames);
     expect(dominant(l.subarray(4800, l.length - 4800))).toBe(440);
     expect(Date.now() - t0).toBeLessThan(5000); // generous: only guards against a hang
+  });
+
+  /** Sets the channel count (bits 3..1 of STREAMINFO byte 12) to 5 at `at`; for Ogg, fixes the first page's CRC. */
+  function fiveChannelStreamInfo(file: string, at: (b: Uint8Array) => number): Uint8Array {
+    const b = fixtureBytes(file).slice();
+    const i = at(b);
+    b[i] = (b[i]! & ~0x0e) | (4 << 1);
+    if (file.endsWith('.oga')) {
+      let len = 27 + b[26]!;
+      for (let s = 0; s < b[26]!; s++) len += b[27 + s]!;
+      b.fill(0, 22, 26);
+      new DataView(b.buffer, b.byteOffset).setUint32(22, oggCrc32(b.subarray(0, len)), true);
+    }
+    return b;
+  }
+
+  // STREAMINFO promises 5 channels, the frames hold 1 or 2: the decoder's output disagrees with the header, a file
+  // broken half way (hostile-input campaign: 174 such files failed with INVALID_ARGUMENT from the framer).
+  it.each([
+    { name: 'FLAC, mono frames', file: 'steps.flac', at: () => 8 + 12 },
+    { name: 'FLAC, stereo frames', file: 'sine-24bit-96k.flac', at: () => 8 + 12 },
+    // Ogg/FLAC: page header, lacing, then 0x7f "FLAC" v1.0 count(2) "fLaC", block header (4), STREAMINFO.
+    { name: 'Ogg/FLAC, stereo frames', file: 'sine-flac.oga', at: (b: Uint8Array) => 27 + b[26]! + 13 + 4 + 12 },
+  ])('$name under a 5-channel STREAMINFO fails with DECODE_FAILED', async ({ file, at }) => {
+    const { error } = await collect(await openTrack(fiveChannelStreamInfo(file, at)));
+    expect(codeOf(error)).toBe('DECODE_FAILED');
   });
 
   it('a truncated Ogg/Opus file yields its packets then DECODE_FAILED', async () => {

@@ -3,7 +3,7 @@ import { createAnyRtcEmulator, type AnyRtcEmulator } from '../../src/emulator/se
 import { anyRtcSignature, createAnyRtcClient, RollingWindowLimiter } from '../../src/services/anyrtc.js';
 import { createCallbackServer, type CallbackServer } from '../../src/services/callbackServer.js';
 import type { AnyRtcCallbackEvent } from '../../src/services/callbacks.js';
-import type { Clock } from '../../src/services/http.js';
+import type { Clock, FetchLike } from '../../src/services/http.js';
 import { waitFor } from './helpers.js';
 
 const TOKEN = 'vodToken-SECRET-xyz';
@@ -45,23 +45,111 @@ describe('anyRTC signature', () => {
 });
 
 describe('rolling-window limiter', () => {
-  it('never lets a sixth call start within 60 s', async () => {
+  it('never lets a sixth call start within 60 s (strictly: not at 60 000 ms either)', async () => {
     const clock = new FakeClock();
     const l = new RollingWindowLimiter(5, 60_000, clock);
     const started: number[] = [];
-    for (let i = 0; i < 12; i++) void l.acquire().then(() => started.push(clock.now()));
+    for (let i = 0; i < 12; i++)
+      void l.acquire().then((release) => {
+        started.push(clock.now());
+        release();
+      });
     await Promise.resolve();
     expect(started.length).toBe(5);
-    clock.advance(59_999);
+    clock.advance(60_000);
     await Promise.resolve();
     expect(started.length).toBe(5);
     clock.advance(1);
     await Promise.resolve();
     expect(started.length).toBe(10);
-    clock.advance(60_000);
+    clock.advance(60_001);
     await Promise.resolve();
     expect(started.length).toBe(12);
-    for (let i = 5; i < started.length; i++) expect(started[i]! - started[i - 5]!).toBeGreaterThanOrEqual(60_000);
+    for (let i = 5; i < started.length; i++) expect(started[i]! - started[i - 5]!).toBeGreaterThan(60_000);
+  });
+
+  it('stamps a slot when its call finishes, not when it was granted', async () => {
+    const clock = new FakeClock();
+    const t0 = clock.t;
+    const l = new RollingWindowLimiter(2, 1000, clock);
+    const releases: (() => void)[] = [];
+    const started: number[] = [];
+    for (let i = 0; i < 3; i++)
+      void l.acquire().then((release) => {
+        started.push(clock.now());
+        releases.push(release);
+      });
+    await Promise.resolve();
+    expect(started).toEqual([t0, t0]);
+    clock.advance(300); // the two answers take 300 ms
+    releases.splice(0).forEach((r) => r());
+    clock.advance(1000);
+    await Promise.resolve();
+    expect(started).toHaveLength(2); // 1300 ms after the grant, but only 1000 after the answer
+    clock.advance(1);
+    await Promise.resolve();
+    expect(started).toEqual([t0, t0, t0 + 1301]);
+  });
+
+  it('holds every slot after a refusal until the given time', async () => {
+    const clock = new FakeClock();
+    const l = new RollingWindowLimiter(5, 1000, clock);
+    l.holdUntil(clock.t + 500);
+    let granted = false;
+    void l.acquire().then((release) => {
+      granted = true;
+      release();
+    });
+    clock.advance(499);
+    await Promise.resolve();
+    expect(granted).toBe(false);
+    clock.advance(1);
+    await Promise.resolve();
+    expect(granted).toBe(true);
+  });
+});
+
+describe('anyRTC client against a strict emulator on the real clock (600 ms windows, 5 calls each)', () => {
+  const windowMs = 600;
+  /** A fetch whose first request is slow to arrive (a new connection, a busy loop); the rest are quick. */
+  function slowFirst(delayMs: number): FetchLike {
+    let n = 0;
+    return async (input, init) => {
+      if (n++ === 0) await new Promise((r) => setTimeout(r, delayMs));
+      return fetch(input, init);
+    };
+  }
+
+  it('never has a query answered 299: a slot counts from its answer, not from its grant', async () => {
+    emu = await createAnyRtcEmulator({ apps: { app1: { vodToken: TOKEN } }, queryLimit: { maxCalls: 5, windowMs } });
+    const c = createAnyRtcClient({ appId: 'app1', vodToken: TOKEN, queryBaseUrl: emu.baseUrl, queryLimit: { maxCalls: 5, windowMs }, fetch: slowFirst(120) });
+    const q = { begTime: 0, endTime: 1, pageNum: 1, pageMax: 5 };
+    await Promise.all(Array.from({ length: 7 }, () => c.listByTime(q)));
+    expect(emu.queryLog.map((l) => l.code)).toEqual([200, 200, 200, 200, 200, 200, 200]);
+    const at = emu.queryLog.map((l) => l.at).sort((a, b) => a - b);
+    for (let i = 5; i < at.length; i++) expect(at[i]! - at[i - 5]!).toBeGreaterThan(windowMs);
+  });
+
+  it('retries a 299 after the window instead of failing the call', async () => {
+    emu = await createAnyRtcEmulator({ apps: { app1: { vodToken: TOKEN } }, queryLimit: { maxCalls: 5, windowMs } });
+    // A client that believes in 100 calls a window: the service refuses the 6th and 7th.
+    const c = createAnyRtcClient({ appId: 'app1', vodToken: TOKEN, queryBaseUrl: emu.baseUrl, queryLimit: { maxCalls: 100, windowMs } });
+    const q = { begTime: 0, endTime: 1, pageNum: 1, pageMax: 5 };
+    const results = await Promise.all(Array.from({ length: 7 }, () => c.listByTime(q)));
+    expect(results).toHaveLength(7);
+    const codes = emu.queryLog.map((l) => l.code);
+    expect(codes.filter((x) => x === 200)).toHaveLength(7);
+    expect(codes.filter((x) => x === 299).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('the emulator counts arrivals strictly: the 6th inside the window is refused, one after it is served', async () => {
+    emu = await createAnyRtcEmulator({ apps: { app1: { vodToken: TOKEN } }, queryLimit: { maxCalls: 5, windowMs } });
+    const c = createAnyRtcClient({ appId: 'app1', vodToken: TOKEN, queryBaseUrl: emu.baseUrl, queryLimit: { maxCalls: 100, windowMs }, rateLimitRetries: 0 });
+    const q = { begTime: 0, endTime: 1, pageNum: 1, pageMax: 5 };
+    for (let i = 0; i < 5; i++) await c.listByTime(q);
+    await expect(c.listByTime(q)).rejects.toMatchObject({ code: 'RATE_LIMITED', apiCode: 299 });
+    await new Promise((r) => setTimeout(r, windowMs + 50));
+    await expect(c.listByTime(q)).resolves.toMatchObject({ count: 0 });
   });
 });
 
@@ -98,9 +186,12 @@ describe('anyRTC client against the emulator', () => {
     expect(emu.queryLog.length).toBe(5);
     expect(c.queuedQueries).toBe(2);
     clock.advance(60_000);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(emu.queryLog.length).toBe(5); // exactly a minute after is still inside the minute
+    clock.advance(1);
     await Promise.all(all);
     expect(emu.queryLog.map((l) => l.code)).toEqual([200, 200, 200, 200, 200, 200, 200]);
-    expect(emu.queryLog[5]!.at - emu.queryLog[0]!.at).toBeGreaterThanOrEqual(60_000);
+    expect(emu.queryLog[5]!.at - emu.queryLog[0]!.at).toBeGreaterThan(60_000);
   });
 
   it.each([
@@ -125,7 +216,7 @@ describe('anyRTC client against the emulator', () => {
     expect(e1).toMatchObject({ code: 'SIGNATURE_INVALID', apiCode: 281, provider: 'anyrtc' });
     await expect(createAnyRtcClient({ appId: 'ghost', vodToken: TOKEN, queryBaseUrl: emu.baseUrl }).listByRoom(q)).rejects.toMatchObject({ code: 'PERMISSION_DENIED', apiCode: 247 });
     // A client with a looser limiter than the service sees 299.
-    const loose = createAnyRtcClient({ appId: 'app1', vodToken: TOKEN, queryBaseUrl: emu.baseUrl, queryLimit: { maxCalls: 100, windowMs: 60_000 } });
+    const loose = createAnyRtcClient({ appId: 'app1', vodToken: TOKEN, queryBaseUrl: emu.baseUrl, queryLimit: { maxCalls: 100, windowMs: 60_000 }, rateLimitRetries: 0 });
     emu.injectInternalError(1);
     await expect(loose.listByRoom(q)).rejects.toMatchObject({ code: 'SERVICE_API', apiCode: 501 });
     await loose.listByRoom(q);

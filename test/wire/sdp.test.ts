@@ -34,7 +34,27 @@ describe('buildOpusSdp', () => {
     { name: 'pt 128', opts: { address: '127.0.0.1', port: 5004, payloadType: 128 } },
     { name: 'empty address', opts: { address: '', port: 5004, payloadType: 111 } },
     { name: 'rtcp port out of range', opts: { address: '127.0.0.1', port: 65535, payloadType: 111 } },
+    // Line injection: a CR or LF would start a new SDP line of the caller's choosing.
+    { name: 'LF in address', opts: { address: '127.0.0.1\na=sendonly', port: 5004, payloadType: 111 } },
+    { name: 'CR in address', opts: { address: '127.0.0.1\r', port: 5004, payloadType: 111 } },
+    { name: 'space in address', opts: { address: '127.0.0.1 IN IP4 10.0.0.1', port: 5004, payloadType: 111 } },
+    { name: 'CRLF in sessionName', opts: { address: '127.0.0.1', port: 5004, payloadType: 111, sessionName: 'x\r\nm=video 9 RTP/AVP 96' } },
+    { name: 'LF in cname', opts: { address: '127.0.0.1', port: 5004, payloadType: 111, ssrc: 1, cname: 'bot\na=inactive' } },
+    { name: 'NUL in sessionName', opts: { address: '127.0.0.1', port: 5004, payloadType: 111, sessionName: 'a\u0000b' } },
+    { name: 'empty sessionName', opts: { address: '127.0.0.1', port: 5004, payloadType: 111, sessionName: '' } },
+    { name: 'empty cname', opts: { address: '127.0.0.1', port: 5004, payloadType: 111, ssrc: 1, cname: '' } },
+    { name: 'NaN bitrate', opts: { address: '127.0.0.1', port: 5004, payloadType: 111, bitrate: Number.NaN } },
+    { name: 'Infinity bitrate', opts: { address: '127.0.0.1', port: 5004, payloadType: 111, bitrate: Number.POSITIVE_INFINITY } },
+    { name: 'zero bitrate', opts: { address: '127.0.0.1', port: 5004, payloadType: 111, bitrate: 0 } },
+    { name: 'negative bitrate', opts: { address: '127.0.0.1', port: 5004, payloadType: 111, bitrate: -48000 } },
+    { name: 'SSRC 2^32', opts: { address: '127.0.0.1', port: 5004, payloadType: 111, ssrc: 2 ** 32 } },
+    { name: 'fractional SSRC', opts: { address: '127.0.0.1', port: 5004, payloadType: 111, ssrc: 1.5 } },
   ])('rejects $name with INVALID_ARGUMENT', ({ opts }) => {
     expect(() => buildOpusSdp(opts)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+
+  it('keeps a session name with spaces and UTF-8 (RFC 8866 §5.3 allows any byte but CR, LF and NUL)', () => {
+    const sdp = buildOpusSdp({ address: '127.0.0.1', port: 5004, payloadType: 111, sessionName: 'Bot 语音 room' });
+    expect(sdp).toContain('s=Bot 语音 room\r\n');
   });
 });
