@@ -39,6 +39,8 @@ export type ErrorCode =
   | 'VALIDATION_FAILED'
   | 'PERMISSION_DENIED'
   | 'DUPLICATE_STREAM'
+  // the dashboard: binding beyond 127.0.0.1 without an access token
+  | 'TOKEN_REQUIRED'
   // files written (recordings, reports)
   | 'WRITE_FAILED'
   // CLI
