@@ -76,12 +76,12 @@ main { padding: 12px 18px; display: grid; gap: 12px; }
 .status.playing, .status.live { color: var(--ok); } .status.kicked, .status.reclaimed { color: var(--bad); }
 .status.paused, .status.loading, .status.waiting { color: var(--warn); }
 .track { color: var(--muted); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; max-width: 60ch; }
-.body { display: grid; grid-template-columns: minmax(0, 1fr) 330px; gap: 14px; align-items: start; }
+.body { display: grid; grid-template-columns: minmax(0, 1fr) 360px; gap: 14px; align-items: start; }
 @media (max-width: 900px) { .body { grid-template-columns: 1fr; } }
 .chart { min-height: 200px; }
-table.figures { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-.figures th { text-align: left; font-weight: normal; color: var(--muted); padding: 1px 8px 1px 0; white-space: nowrap; }
-.figures td { text-align: right; padding: 1px 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; max-width: 210px; }
+table.figures { border-collapse: collapse; width: 100%; table-layout: fixed; font-variant-numeric: tabular-nums; }
+.figures th { width: 48%; text-align: left; font-weight: normal; color: var(--muted); padding: 1px 8px 1px 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.figures td { text-align: right; padding: 1px 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .figures td.bad { color: var(--bad); font-weight: 600; } .figures td.warn { color: var(--warn); }
 .u-legend { font-size: 12px; }
 .login { max-width: 340px; margin: 12vh auto; padding: 20px; background: var(--card); border: 1px solid var(--line); border-radius: 6px; display: grid; gap: 10px; }
@@ -98,6 +98,10 @@ export const PAGE_JS = String.raw`
   const connEl = document.getElementById('conn');
   const updatedEl = document.getElementById('updated');
   const HISTORY = 300;
+  /** The chart shows up to the last two minutes (at least half a minute), the newest second at the right edge. */
+  const WINDOW_SEC = 120;
+  const MIN_WINDOW_SEC = 30;
+  const windowFor = (span) => Math.min(WINDOW_SEC, Math.max(MIN_WINDOW_SEC, Math.ceil(span) + 2));
   const rows = new Map();
   const api = { charts: {}, ticks: 0, rows: {} };
   window.kookRtpDashboard = api;
@@ -135,7 +139,7 @@ export const PAGE_JS = String.raw`
     const se = r.session;
     if (se) {
       f.push(['media', 'media address', se.mediaAddress === null ? 'not joined' : se.mediaAddress]);
-      f.push(['closed', 'closed by far side / rejoins', num(se.streamClosed) + ' / ' + num(se.rejoins), se.streamClosed > 0 ? 'bad' : '']);
+      f.push(['closed', 'far-side closes / rejoins', num(se.streamClosed) + ' / ' + num(se.rejoins), se.streamClosed > 0 ? 'bad' : '']);
     }
     const e = r.emulator;
     if (e) {
@@ -169,7 +173,7 @@ export const PAGE_JS = String.raw`
     const opts = Object.assign(chartSize(el), {
       legend: { live: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, kbps: { range: (u, min, max) => [0, Math.max(max * 1.1, 10)] }, ms: { range: (u, min, max) => [0, Math.max(max * 1.2, 5)] } },
+      scales: { x: { time: true, range: (u, min, max) => [max - windowFor(max - min), max] }, kbps: { range: (u, min, max) => [0, Math.max(max * 1.1, 10)] }, ms: { range: (u, min, max) => [0, Math.max(max * 1.2, 5)] } },
       axes: [
         { stroke: '#8b949e', grid: { stroke: 'rgba(127,127,127,0.15)' } },
         { scale: 'kbps', label: 'kbit/s', stroke: '#8b949e', grid: { stroke: 'rgba(127,127,127,0.15)' } },
@@ -209,7 +213,10 @@ export const PAGE_JS = String.raw`
     table.className = 'figures';
     body.append(chartEl, table);
     sec.append(head, body);
-    rowsEl.append(sec);
+    // Senders, players and sessions first; the emulator's view of the same streams below them.
+    const firstEmulator = r.kind === 'emulator' ? null : rowsEl.querySelector('section.row[data-kind="emulator"]');
+    sec.dataset.kind = r.kind;
+    rowsEl.insertBefore(sec, firstEmulator);
     const row = { el: sec, status, track, table, chartEl, chart: makeChart(chartEl, r.kind), data: [[], [], [], [], []], cells: new Map() };
     api.charts[r.name] = row.chart;
     rows.set(r.name, row);
@@ -226,10 +233,21 @@ export const PAGE_JS = String.raw`
     if (d[0].length > HISTORY) for (const a of d) a.splice(0, a.length - HISTORY);
   }
 
+  /** The data drawn: while the history is shorter than the window, the limit lines still span the whole chart. */
+  function shown(d) {
+    const n = d[0].length;
+    if (n === 0) return d;
+    const max = d[0][n - 1];
+    const start = max - windowFor(max - d[0][0]);
+    if (d[0][0] <= start) return d;
+    return [[start].concat(d[0]), [null].concat(d[1]), [d[2][n - 1]].concat(d[2]), [d[3][n - 1]].concat(d[3]), [null].concat(d[4])];
+  }
+
   function render(row, r) {
     row.status.textContent = r.status;
     row.status.className = 'status ' + r.status.replace(/[^a-z]/g, '');
     row.track.textContent = trackLine(r);
+    row.track.title = row.track.textContent;
     for (const [key, label, value, cls] of figures(r)) {
       let cell = row.cells.get(key + '|' + label);
       if (!cell) {
@@ -243,6 +261,7 @@ export const PAGE_JS = String.raw`
         row.cells.set(key + '|' + label, cell);
       }
       cell.textContent = value;
+      cell.title = value;
       cell.className = cls || '';
     }
     api.rows[r.name] = r;
@@ -253,7 +272,7 @@ export const PAGE_JS = String.raw`
     if (!row) row = build(r);
     if (history) for (const p of history) push(row, r, p);
     else push(row, r, r.point);
-    row.chart.setData(row.data);
+    row.chart.setData(shown(row.data));
     render(row, r);
   }
 
