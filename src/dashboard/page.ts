@@ -169,7 +169,7 @@ export const PAGE_JS = String.raw`
   }
 
   function makeChart(el, kind) {
-    const right = kind === 'emulator' ? 'gap since last packet, ms' : 'send lateness, ms';
+    const right = kind === 'emulator' ? 'jitter at the receiver, ms' : 'send lateness (mean of the second), ms';
     const opts = Object.assign(chartSize(el), {
       legend: { live: false },
       cursor: { drag: { x: false, y: false } },
@@ -229,7 +229,7 @@ export const PAGE_JS = String.raw`
     d[1].push(p.bps === null ? null : p.bps / 1000);
     d[2].push(r.limitBps === null ? null : r.limitBps / 1000);
     d[3].push(r.kickBps === null ? null : r.kickBps / 1000);
-    d[4].push(r.kind === 'emulator' ? p.gapMs : p.latenessMs);
+    d[4].push(r.kind === 'emulator' ? p.jitterMs : p.latenessMs);
     if (d[0].length > HISTORY) for (const a of d) a.splice(0, a.length - HISTORY);
   }
 

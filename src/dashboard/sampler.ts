@@ -33,6 +33,8 @@ export interface DashboardPoint {
   readonly backlogMs: number | null;
   /** Time since the last packet arrived, at the sample, ms (emulator side: the receiver's gap). */
   readonly gapMs: number | null;
+  /** Interarrival jitter measured by the receiver, ms (emulator side). */
+  readonly jitterMs: number | null;
 }
 
 /** The sender part of a row: `sender.stats()` as the page shows it. */
@@ -318,7 +320,7 @@ export class DashboardSampler {
         bps = stats.bitrate.currentBps;
       }
       e.base = { sender: read.sender, t, bytes: stats.bytes.rtp, latenessSum, latenessCount: stats.lateness.count };
-      point = { t, bps, latenessMs, backlogMs: stats.guard?.backlogMs ?? null, gapMs: null };
+      point = { t, bps, latenessMs, backlogMs: stats.guard?.backlogMs ?? null, gapMs: null, jitterMs: null };
     }
     this.#push(e.history, point);
     e.last = streamRowFromRead(e, read, point);
@@ -344,6 +346,10 @@ export class DashboardSampler {
       let bps: number | null = null;
       if (s.base !== undefined && t > s.base.t && r.bytes >= s.base.bytes) {
         bps = Math.round(((r.bytes - s.base.bytes) * 8 * 1000) / (t - s.base.t));
+      } else if (r.firstPacketAt !== null) {
+        // First sight of a stream: its mean rate so far (a stream kicked within its first second gets a point too).
+        const ms = (r.endedAt ?? t) - r.firstPacketAt;
+        if (ms >= 100) bps = Math.round((r.bytes * 8 * 1000) / ms);
       }
       s.base = { t, bytes: r.bytes };
       const live = r.endedAt === null;
@@ -353,6 +359,7 @@ export class DashboardSampler {
         latenessMs: null,
         backlogMs: null,
         gapMs: live && r.lastPacketAt !== null ? Math.max(0, t - r.lastPacketAt) : null,
+        jitterMs: r.firstPacketAt === null ? null : r.jitterMs,
       };
       this.#push(s.history, point);
       s.last = emulatorRow(s.name, r, point, t);
@@ -373,7 +380,7 @@ export class DashboardSampler {
 }
 
 function emptyPoint(t: number): DashboardPoint {
-  return { t, bps: null, latenessMs: null, backlogMs: null, gapMs: null };
+  return { t, bps: null, latenessMs: null, backlogMs: null, gapMs: null, jitterMs: null };
 }
 
 function streamRow(e: StreamEntry, point: DashboardPoint): DashboardRow {

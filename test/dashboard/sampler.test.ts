@@ -144,6 +144,23 @@ describe('DashboardSampler', () => {
     expect(sampler.sample().rows.map((r) => r.name)).toEqual(['emulator-1/1001#2']);
   });
 
+  it('gives a stream first seen already kicked its mean rate, so the chart shows the spike', () => {
+    const sampler = new DashboardSampler({ now: () => 10_000 });
+    const emu = fakeEmulator();
+    sampler.add(emu.source, { name: 'emu' });
+    emu.reports.push(
+      report({
+        packets: 22, bytes: 7000, firstPacketAt: 9000, lastPacketAt: 9500, endedAt: 9500, jitterMs: 0.4, closeReason: 'kicked',
+        kicked: { reason: 'bitrate', windowBitrate: 58400, limit: 57600, atMs: 9500 },
+      }),
+    );
+    const row = sampler.sample().rows[0]!;
+    // 7000 bytes in the 500 ms it lived: 112 kbit/s.
+    expect(row.point).toMatchObject({ bps: 112000, jitterMs: 0.4, gapMs: null });
+    expect(row.status).toBe('kicked');
+    expect(sampler.scrape()[0]!.emulator?.kicked?.windowBitrate).toBe(58400);
+  });
+
   it('removes a source by object or by name, and reports the rows gone', () => {
     const sampler = new DashboardSampler();
     const a = fakeSender();
