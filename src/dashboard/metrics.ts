@@ -6,6 +6,7 @@
  *
  * Names follow Prometheus conventions: base units (seconds, bytes, bits per second), `_total` on counters.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DashboardRow } from './sampler.js';
 
@@ -152,15 +153,30 @@ export function createDashboardMetrics(defaultMetrics = true): DashboardMetrics 
   counter('kook_rtp_emulator_dropped_other_source_total', 'Datagrams dropped because they came from a source other than the bound one.', (r) => r.emulator?.droppedFromOtherSources);
   gauge('kook_rtp_emulator_level_dbfs', 'RMS level of the decoded audio, dBFS.', (r) => r.emulator?.levelDbfs);
 
+  // One scrape at a time: the collectors read `current` across the turns of one rendering.
+  let queue: Promise<unknown> = Promise.resolve();
+  const renderNow = async (rows: readonly DashboardRow[]): Promise<string> => {
+    current = rows;
+    try {
+      const parts: string[] = [];
+      // One metric family per turn of the event loop: with hundreds of streams, rendering them all at once
+      // (registry.metrics()) blocks the loop for tens of ms, long enough to delay the streams' packets.
+      for (const metric of registry.getMetricsAsArray()) {
+        parts.push(await registry.getSingleMetricAsString(metric.name));
+        await nextTurn();
+      }
+      // The same text registry.metrics() gives in the Prometheus format.
+      return `${parts.join('\n\n')}\n`;
+    } finally {
+      current = [];
+    }
+  };
   return {
     registry,
-    async render(rows) {
-      current = rows;
-      try {
-        return await registry.metrics();
-      } finally {
-        current = [];
-      }
+    render(rows) {
+      const result = queue.then(() => renderNow(rows));
+      queue = result.catch(() => undefined);
+      return result;
     },
   };
 }
