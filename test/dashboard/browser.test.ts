@@ -134,7 +134,9 @@ describe.runIf(run)('the dashboard in Chromium (kook-rtp play --dashboard)', () 
     expect(Number(live['packets'])).toBeGreaterThan(50);
     const [kbps] = /^([\d.]+) kbit\/s/.exec(live['bitrate'] ?? '')?.slice(1) ?? [];
     expect(Number(kbps)).toBeGreaterThan(10);
-    expect(Number(kbps)).toBeLessThanOrEqual(48 * 1.05);
+    // Under the kick line (the guard keeps every 1 s window at the room's 48 kbit/s; the page's second is the span
+    // between two samples, about a second).
+    expect(Number(kbps)).toBeLessThanOrEqual(48 * 1.2);
     expect(live['limit']).toBe('48.0 / 57.6 kbit/s');
     expect(live['queue']).toMatch(/^1: .*steps\.ogg$/);
     const emu = await cells(page, 'emulator/1001#1');
