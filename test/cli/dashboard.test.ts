@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createKookClient } from '../../src/kook/client.js';
 import type { DashboardRow } from '../../src/dashboard/sampler.js';
+import { runCli } from '../../src/cli/main.js';
 import { runCliInProcess } from '../helpers.js';
 
 const F = (name: string): string => new URL(`../../fixtures/media/${name}`, import.meta.url).pathname;
@@ -31,6 +33,20 @@ describe('kook-rtp --dashboard', () => {
     expect(r.out).toContain('KOOK emulator report');
     expect(r.out).not.toContain('dashboard');
     expect(`${r.out}${r.err}`).not.toContain(SECRET);
+  });
+
+  it('play: the dashboard line comes before anything about the stream', async () => {
+    // stdout and stderr into one stream, to see the order.
+    const both = new PassThrough();
+    let text = '';
+    both.on('data', (c: Buffer) => (text += c.toString()));
+    const code = await runCli(['play', F('sine-opus-48k.ogg'), '--dashboard'], { stdout: both, stderr: both, isTty: false });
+    expect(code).toBe(0);
+    const lines = text.split('\n');
+    const at = (re: RegExp): number => lines.findIndex((l) => re.test(l));
+    expect(at(/^dashboard: http/)).toBeGreaterThanOrEqual(0);
+    expect(at(/^dashboard: http/)).toBeLessThan(at(/^KOOK emulator at /));
+    expect(at(/^KOOK emulator at /)).toBeLessThan(at(/^→ rtp:\/\//));
   });
 
   it('emulator --dashboard: the line, the URL in the JSON line, and a row per join', async () => {

@@ -179,6 +179,33 @@ describe('createDashboard: access', () => {
   });
 });
 
+describe('createDashboard: an emulator', () => {
+  it('exports a kick as kook_rtp_emulator_kicks_total 1, with the mismatches', async () => {
+    const kicked = {
+      channelId: '1001', port: 4000, startedAt: 1, bitrate: 48000, killRatio: 1.2, source: '127.0.0.1:5', packets: 30, bytes: 9000,
+      lost: 0, duplicates: 0, outOfOrder: 0, jitterMs: 0.5, maxBitrate1s: 58400, ssrcMismatches: 2, ptMismatches: 3,
+      droppedFromOtherSources: 4, levelDbfs: -20, peakDbfs: -3, keepAlives: 0, closeReason: 'kicked', firstPacketAt: 10,
+      lastPacketAt: 600, endedAt: 600, kicked: { reason: 'bitrate', windowBitrate: 58400, limit: 57600, atMs: 600 },
+      rtcp: { srs: 1, rrsSent: 1, byes: 0, cname: 'x' }, ssrc: 1111, payloadType: 111,
+    };
+    const emulator = { apiBase: 'http://127.0.0.1:1/api/v3', reports: () => [kicked] };
+    const d = await dashboard({ emulators: [emulator as unknown as DashboardSource] });
+    const text = (await http(`${d.url}metrics`)).body;
+    expect(checkExposition(text)).toEqual([]);
+    const stream = 'stream="emulator-1/1001#1"';
+    for (const line of [
+      `kook_rtp_emulator_kicks_total{${stream}} 1`,
+      `kook_rtp_emulator_ssrc_mismatches_total{${stream}} 2`,
+      `kook_rtp_emulator_pt_mismatches_total{${stream}} 3`,
+      `kook_rtp_emulator_dropped_other_source_total{${stream}} 4`,
+      `kook_rtp_emulator_level_dbfs{${stream}} -20`,
+      `kook_rtp_bitrate_max_bits_per_second{${stream}} 58400`,
+    ]) {
+      expect(text.split('\n')).toContain(line);
+    }
+  });
+});
+
 describe('createDashboard: a player', () => {
   it('shows its track, position, queue and room bitrate (from its progress events), and follows its sender', async () => {
     const sink = createSocket('udp4');
