@@ -5,7 +5,6 @@
  * page (Server-Sent Events) and for /metrics.
  */
 import type { KookStreamReport } from '../emulator/kook/stream.js';
-import type { SenderStats } from '../engine/stats.js';
 import { KookRtpError } from '../errors.js';
 import {
   type DashboardAddOptions,
@@ -13,6 +12,7 @@ import {
   type DashboardSource,
   type EmulatorWatch,
   type PlayerView,
+  type SenderStats,
   type SessionView,
   type StreamWatch,
   watch,

@@ -11,9 +11,14 @@ import type { KookEmulator } from '../emulator/kook/emulator.js';
 import type { KookStreamReport } from '../emulator/kook/stream.js';
 import type { Player } from '../engine/player.js';
 import type { RtpSender } from '../engine/sender.js';
-import type { SenderStats } from '../engine/stats.js';
 import { KookRtpError } from '../errors.js';
 import type { VoiceSession } from '../kook/session.js';
+
+/**
+ * What `sender.stats()` returns, named through the sender's public method rather than the file that declares it (the
+ * engine behind `stats()` may move; its shape stays).
+ */
+export type SenderStats = ReturnType<RtpSender['stats']>;
 
 /** Anything {@link createDashboard} can show. */
 export type DashboardSource = RtpSender | Player | VoiceSession | KookEmulator;

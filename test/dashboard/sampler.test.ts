@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KookStreamReport } from '../../src/emulator/kook/stream.js';
-import type { SenderStats } from '../../src/engine/stats.js';
+import type { SenderStats } from '../../src/dashboard/sources.js';
 import { DashboardSampler } from '../../src/dashboard/sampler.js';
 import type { DashboardSource } from '../../src/dashboard/sources.js';
 import { codeOf } from '../helpers.js';
