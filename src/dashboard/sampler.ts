@@ -1,7 +1,8 @@
 /**
  * The dashboard's one clock: once a second it reads every watched object (never per packet), turns cumulative
  * counters into per-second figures (bitrate from the byte counter's delta, mean lateness from the lateness sum's
- * delta), and keeps a few minutes of history per row. What it produces is plain JSON-ready data, the same for the
+ * delta: for a sender, between its own once-a-second progress events when it emits them, else between samples), and
+ * keeps a few minutes of history per row. What it produces is plain JSON-ready data, the same for the
  * page (Server-Sent Events) and for /metrics.
  */
 import type { KookStreamReport } from '../emulator/kook/stream.js';
@@ -25,7 +26,7 @@ export const KOOK_KICK_RATIO = 1.2;
 export interface DashboardPoint {
   /** Unix ms of the sample. */
   readonly t: number;
-  /** RTP bits (header + payload) per second since the previous sample. */
+  /** RTP bits (header + payload) per second: over the sender's last progress second, else since the previous sample. */
   readonly bps: number | null;
   /** Mean send lateness of the packets sent since the previous sample, ms (sender side). */
   readonly latenessMs: number | null;
@@ -311,7 +312,12 @@ export class DashboardSampler {
       const base = e.base;
       let bps: number;
       let latenessMs: number | null = null;
-      if (base !== undefined && base.sender === read.sender && stats.bytes.rtp >= base.bytes && t > base.t) {
+      const progress = read.progress;
+      if (progress !== undefined && progress.ageMs < 2500) {
+        // The sender's own seconds (see ProgressMeter in sources.ts).
+        bps = progress.bps;
+        latenessMs = progress.latenessMs;
+      } else if (base !== undefined && base.sender === read.sender && stats.bytes.rtp >= base.bytes && t > base.t) {
         bps = Math.round(((stats.bytes.rtp - base.bytes) * 8 * 1000) / (t - base.t));
         const dn = stats.lateness.count - base.latenessCount;
         if (dn > 0) latenessMs = Math.max(0, (latenessSum - base.latenessSum) / dn);

@@ -1,8 +1,8 @@
 /**
- * What the dashboard watches, read through each object's public surface only: a sender's `stats()`, a player's
- * getters (state, queue, position), a voice session's join answer and its sender in force, an emulator's
- * `reports()`. Nothing here is called per packet: {@link StreamWatch.read} runs once per sample (1 s) and once per
- * `/metrics` scrape.
+ * What the dashboard watches, read through each object's public surface only: a sender's `stats()` and its
+ * once-a-second `progress` events, a player's getters (state, queue, position), a voice session's join answer and
+ * its sender in force, an emulator's `reports()`. Nothing here is called per packet: {@link StreamWatch.read} runs
+ * once per sample (1 s) and once per `/metrics` scrape.
  *
  * The objects are recognised by shape, not by class, so the dashboard imports no engine code and keeps working while
  * the engine behind `stats()` changes.
@@ -48,11 +48,23 @@ export interface SessionView {
   readonly lastClose: string | null;
 }
 
+/** Per-second figures between the sender's last two `progress` events. */
+export interface ProgressRate {
+  /** RTP bits per second (header + payload). */
+  readonly bps: number;
+  /** Mean send lateness of the packets of that second, ms (null when none was sent). */
+  readonly latenessMs: number | null;
+  /** How long ago the last event came, ms. */
+  readonly ageMs: number;
+}
+
 /** What one read of a sender-side row gives. */
 export interface StreamRead {
   /** The sender read (it changes when a session rejoins); undefined before a session has joined. */
   readonly sender: object | undefined;
   readonly stats: SenderStats | undefined;
+  /** From the sender's own once-a-second progress events, once two have come. */
+  readonly progress: ProgressRate | undefined;
   /** The room's bitrate, bits/s, when known. */
   readonly roomBps: number | null;
   readonly player?: PlayerView;
@@ -127,6 +139,53 @@ function playerView(player: Player): PlayerView {
   };
 }
 
+/**
+ * Follows a sender's `progress` events (once a second, never per packet) and keeps the figures of the second between
+ * the last two. A sender's counters may be a snapshot refreshed only with these events (the pacer thread sends them
+ * with its progress news): deltas taken on the dashboard's own timer would then alias into seconds of zero and
+ * seconds of double; deltas between consecutive progress snapshots are the stream's own seconds.
+ */
+class ProgressMeter {
+  #sender: Sender | undefined;
+  #prev: { t: number; bytes: number; latenessSum: number; latenessCount: number } | undefined;
+  #rate: { t: number; bps: number; latenessMs: number | null } | undefined;
+  readonly #onProgress = (e: { stats: SenderStats }): void => {
+    const t = performance.now();
+    const s = e.stats;
+    const cur = { t, bytes: s.bytes.rtp, latenessSum: s.lateness.meanMs * s.lateness.count, latenessCount: s.lateness.count };
+    const prev = this.#prev;
+    this.#prev = cur;
+    if (prev === undefined || t <= prev.t || cur.bytes < prev.bytes) return;
+    const dn = cur.latenessCount - prev.latenessCount;
+    this.#rate = {
+      t,
+      bps: Math.round(((cur.bytes - prev.bytes) * 8 * 1000) / (t - prev.t)),
+      latenessMs: dn > 0 ? Math.max(0, (cur.latenessSum - prev.latenessSum) / dn) : null,
+    };
+  };
+
+  /** Follows `sender` (a new one after a rejoin starts afresh). */
+  follow(sender: Sender | undefined): void {
+    if (sender === this.#sender) return;
+    this.dispose();
+    if (sender === undefined || typeof (sender as Partial<Sender>).on !== 'function') return;
+    this.#sender = sender;
+    sender.on('progress', this.#onProgress);
+  }
+
+  rate(): ProgressRate | undefined {
+    const r = this.#rate;
+    return r === undefined ? undefined : { bps: r.bps, latenessMs: r.latenessMs, ageMs: performance.now() - r.t };
+  }
+
+  dispose(): void {
+    this.#sender?.off('progress', this.#onProgress);
+    this.#sender = undefined;
+    this.#prev = undefined;
+    this.#rate = undefined;
+  }
+}
+
 /** Remembers the room bitrate a player reports in its (once a second) progress events. */
 function watchPlayerLimit(player: Player): { limit(): number | null; dispose(): void } {
   let limit: number | null = null;
@@ -148,28 +207,36 @@ export function watch(source: DashboardSource, options: DashboardAddOptions = {}
     }
     case 'sender': {
       const sender = source as Sender;
+      const meter = new ProgressMeter();
+      meter.follow(sender);
       return {
         kind,
         source,
         read: () => {
           const stats = sender.stats();
-          return { sender, stats, roomBps: room ?? guardLimitBps(stats) };
+          return { sender, stats, progress: meter.rate(), roomBps: room ?? guardLimitBps(stats) };
         },
-        dispose: () => {},
+        dispose: () => meter.dispose(),
       };
     }
     case 'player': {
       const player = source as Player;
       const limit = watchPlayerLimit(player);
+      const meter = new ProgressMeter();
+      meter.follow(player.sender);
       return {
         kind,
         source,
         read: () => {
           const sender = player.sender;
+          meter.follow(sender);
           const stats = sender.stats();
-          return { sender, stats, roomBps: room ?? limit.limit() ?? guardLimitBps(stats), player: playerView(player) };
+          return { sender, stats, progress: meter.rate(), roomBps: room ?? limit.limit() ?? guardLimitBps(stats), player: playerView(player) };
         },
-        dispose: () => limit.dispose(),
+        dispose: () => {
+          limit.dispose();
+          meter.dispose();
+        },
       };
     }
     case 'session': {
@@ -186,12 +253,19 @@ export function watch(source: DashboardSource, options: DashboardAddOptions = {}
       };
       session.on('streamClosed', onClosed);
       session.on('rejoined', onRejoined);
+      const meter = new ProgressMeter();
+      // Before join there is no sender; the first read after it starts following (and a rejoin's new sender too).
+      const onJoined = (): void => meter.follow(session.sender);
+      session.on('joined', onJoined);
+      session.on('rejoined', onJoined);
+      meter.follow(session.sender);
       return {
         kind,
         source,
         read: () => {
           const join = session.joinInfo;
           const sender = session.sender;
+          meter.follow(sender);
           const stats = sender?.stats();
           let player: PlayerView | undefined;
           if (join !== undefined) {
@@ -211,6 +285,7 @@ export function watch(source: DashboardSource, options: DashboardAddOptions = {}
           return {
             sender,
             stats,
+            progress: meter.rate(),
             roomBps: room ?? join?.bitrate ?? guardLimitBps(stats),
             ...(player === undefined ? {} : { player }),
             session: view,
@@ -219,6 +294,9 @@ export function watch(source: DashboardSource, options: DashboardAddOptions = {}
         dispose: () => {
           session.off('streamClosed', onClosed);
           session.off('rejoined', onRejoined);
+          session.off('joined', onJoined);
+          session.off('rejoined', onJoined);
+          meter.dispose();
         },
       };
     }

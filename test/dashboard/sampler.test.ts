@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { KookStreamReport } from '../../src/emulator/kook/stream.js';
 import type { SenderStats } from '../../src/dashboard/sources.js';
@@ -85,6 +86,34 @@ describe('DashboardSampler', () => {
     s.set({ rtp: 8500 });
     expect(sampler.sample().rows[0]!.point.bps).toBe(24000);
     expect(sampler.history()['sender-1']!.map((p) => p.bps)).toEqual([12345, 48000, 24000]);
+  });
+
+  it("takes a sender's seconds from its progress events when its stats() is a snapshot refreshed only with them", async () => {
+    // As the pacer thread does: stats() returns the counters of the last progress event, not the live ones.
+    const sender = Object.assign(new EventEmitter(), { snapshot: statsOf({ packets: 0, rtp: 0, latenessCount: 0, latenessMeanMs: 0, backlogMs: 0 }) });
+    const source = Object.assign(sender, { stats: () => sender.snapshot, play: () => undefined }) as unknown as DashboardSource;
+    let now = 0;
+    const sampler = new DashboardSampler({ now: () => now });
+    sampler.add(source, { name: 'threaded' });
+    const progress = (rtp: number, count: number, meanMs: number): void => {
+      sender.snapshot = statsOf({ packets: count, rtp, latenessCount: count, latenessMeanMs: meanMs, backlogMs: 0 });
+      sender.emit('progress', { type: 'progress', stats: sender.snapshot });
+    };
+    progress(1000, 10, 1);
+    await new Promise((r) => setTimeout(r, 200));
+    // 200 ms of a 48 kbit/s stream: 1200 bytes; 10 more packets at 2 ms.
+    progress(2200, 20, 1.5);
+    // Two dashboard samples before the next event: a timer delta would say 0 the second time.
+    for (const _ of [1, 2]) {
+      now += 1000;
+      const p = sampler.sample().rows[0]!.point;
+      expect(p.bps! / 48000).toBeGreaterThan(0.8);
+      expect(p.bps! / 48000).toBeLessThan(1.1);
+      expect(p.latenessMs).toBeCloseTo(2, 9);
+    }
+    // Removing the row stops listening.
+    sampler.remove('threaded');
+    expect(sender.listenerCount('progress')).toBe(0);
   });
 
   it('restarts the baseline when the counters go back (a new sender after a rejoin)', () => {
