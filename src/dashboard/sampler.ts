@@ -317,6 +317,10 @@ export class DashboardSampler {
         // The sender's own seconds (see ProgressMeter in sources.ts).
         bps = progress.bps;
         latenessMs = progress.latenessMs;
+      } else if (read.followsProgress) {
+        // Before its second progress event: the sender's own last-second window, as of its last snapshot (a delta
+        // on this timer could compare a snapshot with itself).
+        bps = stats.bitrate.currentBps;
       } else if (base !== undefined && base.sender === read.sender && stats.bytes.rtp >= base.bytes && t > base.t) {
         bps = Math.round(((stats.bytes.rtp - base.bytes) * 8 * 1000) / (t - base.t));
         const dn = stats.lateness.count - base.latenessCount;

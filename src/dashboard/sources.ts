@@ -65,6 +65,8 @@ export interface StreamRead {
   readonly stats: SenderStats | undefined;
   /** From the sender's own once-a-second progress events, once two have come. */
   readonly progress: ProgressRate | undefined;
+  /** Whether the sender's progress events are followed (false for an object without events). */
+  readonly followsProgress: boolean;
   /** The room's bitrate, bits/s, when known. */
   readonly roomBps: number | null;
   readonly player?: PlayerView;
@@ -173,6 +175,10 @@ class ProgressMeter {
     sender.on('progress', this.#onProgress);
   }
 
+  get following(): boolean {
+    return this.#sender !== undefined;
+  }
+
   rate(): ProgressRate | undefined {
     const r = this.#rate;
     return r === undefined ? undefined : { bps: r.bps, latenessMs: r.latenessMs, ageMs: performance.now() - r.t };
@@ -214,7 +220,7 @@ export function watch(source: DashboardSource, options: DashboardAddOptions = {}
         source,
         read: () => {
           const stats = sender.stats();
-          return { sender, stats, progress: meter.rate(), roomBps: room ?? guardLimitBps(stats) };
+          return { sender, stats, progress: meter.rate(), followsProgress: meter.following, roomBps: room ?? guardLimitBps(stats) };
         },
         dispose: () => meter.dispose(),
       };
@@ -231,7 +237,7 @@ export function watch(source: DashboardSource, options: DashboardAddOptions = {}
           const sender = player.sender;
           meter.follow(sender);
           const stats = sender.stats();
-          return { sender, stats, progress: meter.rate(), roomBps: room ?? limit.limit() ?? guardLimitBps(stats), player: playerView(player) };
+          return { sender, stats, progress: meter.rate(), followsProgress: meter.following, roomBps: room ?? limit.limit() ?? guardLimitBps(stats), player: playerView(player) };
         },
         dispose: () => {
           limit.dispose();
@@ -285,7 +291,7 @@ export function watch(source: DashboardSource, options: DashboardAddOptions = {}
           return {
             sender,
             stats,
-            progress: meter.rate(),
+            progress: meter.rate(), followsProgress: meter.following,
             roomBps: room ?? join?.bitrate ?? guardLimitBps(stats),
             ...(player === undefined ? {} : { player }),
             session: view,

@@ -241,14 +241,14 @@ describe('createDashboard: /metrics against a real stream', () => {
     const d = await createDashboard({ sessions: [session], emulators: [emulator], intervalMs: 250 });
     open.push(d);
     await session.join();
-    const item = session.player.enqueue(new URL('../../fixtures/media/steps.ogg', import.meta.url).pathname);
-    // Mid-stream: the page's per-second bitrate is within the room's limit and not zero.
-    await new Promise((r) => setTimeout(r, 1500));
+    const item = session.player.enqueue(new URL('../../fixtures/media/speech.ogg', import.meta.url).pathname);
+    // Mid-stream: the page's per-second bitrate is under the kick line and not zero.
+    await new Promise((r) => setTimeout(r, 3000));
     const live = d.rows().find((r) => r.name === 'session-1')!;
     expect(live.status).toBe('playing');
     expect(live.point.bps).toBeGreaterThan(10_000);
     expect(live.point.bps).toBeLessThanOrEqual(48000 * 1.2);
-    expect(live.player?.title).toMatch(/steps\.ogg$/);
+    expect(live.player?.title).toMatch(/speech\.ogg$/);
     await item.done;
     // The player is idle, the sender still open: its counters no longer move.
     const stats = session.sender!.stats();
