@@ -101,7 +101,7 @@ export const PAGE_JS = String.raw`
   /** The chart shows up to the last two minutes (at least half a minute), the newest second at the right edge. */
   const WINDOW_SEC = 120;
   const MIN_WINDOW_SEC = 30;
-  const windowFor = (span) => Math.min(WINDOW_SEC, Math.max(MIN_WINDOW_SEC, Math.ceil(span) + 2));
+  const windowFor = (span) => Math.min(WINDOW_SEC, Math.max(MIN_WINDOW_SEC, Math.ceil(span)));
   const rows = new Map();
   const api = { charts: {}, ticks: 0, rows: {} };
   window.kookRtpDashboard = api;
@@ -233,14 +233,19 @@ export const PAGE_JS = String.raw`
     if (d[0].length > HISTORY) for (const a of d) a.splice(0, a.length - HISTORY);
   }
 
-  /** The data drawn: while the history is shorter than the window, the limit lines still span the whole chart. */
+  /**
+   * The data drawn. The room limit and the kick line are reference lines at their current values across the whole
+   * window (also before a session joined, and while the history is shorter than the window).
+   */
   function shown(d) {
     const n = d[0].length;
     if (n === 0) return d;
     const max = d[0][n - 1];
     const start = max - windowFor(max - d[0][0]);
-    if (d[0][0] <= start) return d;
-    return [[start].concat(d[0]), [null].concat(d[1]), [d[2][n - 1]].concat(d[2]), [d[3][n - 1]].concat(d[3]), [null].concat(d[4])];
+    const pad = d[0][0] > start;
+    const xs = pad ? [start].concat(d[0]) : d[0];
+    const line = (v) => xs.map(() => v);
+    return [xs, pad ? [null].concat(d[1]) : d[1], line(d[2][n - 1]), line(d[3][n - 1]), pad ? [null].concat(d[4]) : d[4]];
   }
 
   function render(row, r) {
@@ -248,9 +253,12 @@ export const PAGE_JS = String.raw`
     row.status.className = 'status ' + r.status.replace(/[^a-z]/g, '');
     row.track.textContent = trackLine(r);
     row.track.title = row.track.textContent;
-    for (const [key, label, value, cls] of figures(r)) {
+    const list = figures(r);
+    let added = false;
+    for (const [key, label, value, cls] of list) {
       let cell = row.cells.get(key + '|' + label);
       if (!cell) {
+        added = true;
         const tr = document.createElement('tr');
         const th = document.createElement('th');
         th.textContent = label;
@@ -264,6 +272,8 @@ export const PAGE_JS = String.raw`
       cell.title = value;
       cell.className = cls || '';
     }
+    // Figures that appear later (a session's sender after join) take their place in the usual order.
+    if (added) for (const [key, label] of list) row.table.append(row.cells.get(key + '|' + label).parentNode);
     api.rows[r.name] = r;
   }
 
