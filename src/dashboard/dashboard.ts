@@ -142,7 +142,13 @@ export async function createDashboard(options: DashboardOptions = {}): Promise<D
     metrics,
     maxClients: options.maxClients ?? 16,
   });
-  await server.listen(port);
+  try {
+    await server.listen(port);
+  } catch (err) {
+    // Nothing left listening to the sources' events.
+    sampler.clear();
+    throw err;
+  }
   server.start(intervalMs);
   return server;
 }

@@ -102,6 +102,15 @@ describe('createDashboard: the page', () => {
     }
   });
 
+  it('refuses a port in use with SOCKET_ERROR', async () => {
+    const d = await dashboard();
+    const err = await createDashboard({ port: d.port, defaultMetrics: false }).then(
+      (x) => (open.push(x), undefined),
+      (e: unknown) => e,
+    );
+    expect(isKookRtpError(err, 'SOCKET_ERROR')).toBe(true);
+  });
+
   it('without a token, answers only requests addressed to the loopback (no DNS rebinding)', async () => {
     const d = await dashboard();
     expect((await http(d.url, { headers: { host: `localhost:${d.port}` } })).status).toBe(200);
