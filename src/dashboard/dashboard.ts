@@ -132,7 +132,12 @@ export async function createDashboard(options: DashboardOptions = {}): Promise<D
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new KookRtpError('INVALID_ARGUMENT', `port must be 0-65535, found ${String(port)}`);
   const sampler = new DashboardSampler(options.historyLength === undefined ? {} : { historyLength: options.historyLength });
-  for (const s of [...(options.senders ?? []), ...(options.players ?? []), ...(options.sessions ?? []), ...(options.emulators ?? [])]) sampler.add(s);
+  try {
+    for (const s of [...(options.senders ?? []), ...(options.players ?? []), ...(options.sessions ?? []), ...(options.emulators ?? [])]) sampler.add(s);
+  } catch (err) {
+    sampler.clear();
+    throw err;
+  }
   const metrics = createDashboardMetrics(options.defaultMetrics ?? true);
   const server = new DashboardServer({
     host,
