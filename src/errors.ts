@@ -41,6 +41,8 @@ export type ErrorCode =
   | 'PERMISSION_DENIED'
   | 'DUPLICATE_STREAM'
   | 'RESPONSE_TOO_LARGE'
+  // the dashboard: binding beyond 127.0.0.1 without an access token
+  | 'TOKEN_REQUIRED'
   // files written (recordings, reports)
   | 'WRITE_FAILED'
   // CLI

@@ -176,6 +176,12 @@ export type { TupuEmulator, TupuEmulatorOptions } from './emulator/services/tupu
 export { createAnyRtcEmulator } from './emulator/services/anyrtc.js';
 export type { AnyRtcEmulator, AnyRtcEmulatorOptions } from './emulator/services/anyrtc.js';
 
+// ---------------------------------------------------------------- dashboard and Prometheus metrics
+export { createDashboard } from './dashboard/dashboard.js';
+export type { Dashboard, DashboardOptions } from './dashboard/dashboard.js';
+export type { DashboardSource, DashboardAddOptions, DashboardRowKind, PlayerView, SessionView } from './dashboard/sources.js';
+export type { DashboardRow, DashboardPoint, DashboardTick, SenderView, EmulatorView } from './dashboard/sampler.js';
+
 // ---------------------------------------------------------------- wire formats (pure)
 export {
   RTP_VERSION,

@@ -16,6 +16,7 @@ import type { SenderStats } from '../pacer/stats.js';
 import type { KookEmulator } from '../emulator/kook/emulator.js';
 import type { KookStreamReport } from '../emulator/kook/stream.js';
 import type { VoiceSession } from '../kook/session.js';
+import type { Dashboard } from '../dashboard/dashboard.js';
 import { probe } from '../media/probe.js';
 import type { TrackInfo } from '../media/probe.js';
 import type { PacketRecorder } from '../record/recorders.js';
@@ -29,12 +30,13 @@ import { parseRtpUrl } from './target.js';
 const loadEmulator = (): Promise<typeof import('../emulator/kook/emulator.js')> => import('../emulator/kook/emulator.js');
 const loadSession = (): Promise<typeof import('../kook/session.js')> => import('../kook/session.js');
 const loadRecorders = (): Promise<typeof import('../record/recorders.js')> => import('../record/recorders.js');
+const loadDashboard = (): Promise<typeof import('../dashboard/dashboard.js')> => import('../dashboard/dashboard.js');
 
 const USAGE = `kook-rtp — stream audio files as RTP/Opus to KOOK voice channels or any RTP endpoint
 
 Usage:
   kook-rtp play <input...> [options]     play files/URLs as one RTP stream
-  kook-rtp emulator [--port N] [--bitrate N] [--token T]
+  kook-rtp emulator [--port N] [--bitrate N] [--token T] [--dashboard [PORT]]
   kook-rtp probe <input>                  print what an input holds (JSON)
   kook-rtp sdp --to rtp://host:port[?rtcpport=N] [--ssrc N] [--pt N] [--rtcp-mux] [--bitrate N]
 
@@ -56,6 +58,13 @@ Play options:
   --pcap FILE               write every packet sent as a libpcap file
   --record FILE             write what was sent as Ogg/Opus
   --quiet | --json | --verbose
+
+Dashboard (play and emulator):
+  --dashboard [PORT]        live page and Prometheus /metrics at http://127.0.0.1:PORT/ (a free port when omitted);
+                            the line "dashboard: URL" is printed on stderr before anything plays
+  --dashboard-host H        bind H instead of 127.0.0.1; needs an access token of 16+ characters:
+  --dashboard-token T       (or KOOK_RTP_DASHBOARD_TOKEN) typed into the page's login form, or sent by a scraper
+                            as "Authorization: Bearer T"; never printed
 `;
 
 const PLAY_OPTIONS = {
@@ -81,6 +90,9 @@ const PLAY_OPTIONS = {
   json: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   port: { type: 'string' },
+  dashboard: { type: 'string' },
+  'dashboard-host': { type: 'string' },
+  'dashboard-token': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -93,8 +105,13 @@ export async function runCli(argv: readonly string[], io: { stdout?: NodeJS.Writ
   let verbose = argv.includes('--verbose') || argv.includes('-v');
   try {
     const [command, ...rest] = argv;
-    // `--loop` may stand alone: give it its default value so parseArgs (which needs a value) accepts it.
-    const normalized = rest.flatMap((a, i) => (a === '--loop' && (rest[i + 1] === undefined || rest[i + 1]!.startsWith('-') || !['off', 'track', 'queue'].includes(rest[i + 1]!)) ? ['--loop=queue'] : [a]));
+    // `--loop` and `--dashboard` may stand alone: give them their default value so parseArgs (which needs a value)
+    // accepts them.
+    const normalized = rest.flatMap((a, i) => {
+      if (a === '--loop' && (rest[i + 1] === undefined || rest[i + 1]!.startsWith('-') || !['off', 'track', 'queue'].includes(rest[i + 1]!))) return ['--loop=queue'];
+      if (a === '--dashboard' && !/^\d+$/.test(rest[i + 1] ?? '')) return ['--dashboard=0'];
+      return [a];
+    });
     let parsed: { values: Flags; positionals: string[] };
     try {
       parsed = parseArgs({ args: normalized, options: PLAY_OPTIONS, allowPositionals: true, strict: true }) as { values: Flags; positionals: string[] };
@@ -108,8 +125,15 @@ export async function runCli(argv: readonly string[], io: { stdout?: NodeJS.Writ
       return command === undefined ? 2 : 0;
     }
     switch (command) {
-      case 'play':
-        return await playCommand(positionals, flags, stdout, stderr, io.isTty ?? Boolean((stdout as NodeJS.WriteStream).isTTY));
+      case 'play': {
+        const hooks: PlayHooks = {};
+        try {
+          return await playCommand(positionals, flags, stdout, stderr, io.isTty ?? Boolean((stdout as NodeJS.WriteStream).isTTY), hooks);
+        } finally {
+          // Closed in order at the end of a run; here too when the run failed half-way.
+          await hooks.dashboard?.close();
+        }
+      }
       case 'probe': {
         if (positionals.length !== 1) throw new KookRtpError('USAGE', 'probe takes exactly one input');
         const info = await probe(positionals[0]!, passthroughOption(flags.passthrough) === 'never' ? { passthrough: 'never' } : {});
@@ -133,7 +157,7 @@ export async function runCli(argv: readonly string[], io: { stdout?: NodeJS.Writ
         return 0;
       }
       case 'emulator':
-        return await emulatorCommand(flags, stdout);
+        return await emulatorCommand(flags, stdout, stderr);
       default:
         throw new KookRtpError('USAGE', `unknown command "${command}" (play, emulator, probe, sdp)`);
     }
@@ -209,7 +233,41 @@ export interface StatsDocument {
   readonly emulator?: KookStreamReport;
 }
 
-async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream, isTty: boolean): Promise<number> {
+/** What a run started that must be closed even when it fails half-way. */
+interface PlayHooks {
+  dashboard?: Dashboard;
+}
+
+/**
+ * Starts the dashboard when `--dashboard` was given, and prints its one line on stderr (stdout stays the report or
+ * the JSON lines). The token is checked by createDashboard and never printed.
+ */
+async function startDashboard(flags: Flags, stderr: NodeJS.WritableStream): Promise<Dashboard | undefined> {
+  if (flags.dashboard === undefined) {
+    if (flags['dashboard-host'] !== undefined || flags['dashboard-token'] !== undefined) {
+      throw new KookRtpError('USAGE', '--dashboard-host and --dashboard-token go with --dashboard [PORT]');
+    }
+    return undefined;
+  }
+  const port = intFlag(flags.dashboard, 'dashboard', 0, 65535)!;
+  const token = flags['dashboard-token'] ?? process.env['KOOK_RTP_DASHBOARD_TOKEN'];
+  const { createDashboard } = await loadDashboard();
+  let dashboard: Dashboard;
+  try {
+    dashboard = await createDashboard({
+      port,
+      ...(flags['dashboard-host'] === undefined ? {} : { host: flags['dashboard-host'] }),
+      ...(token === undefined || token === '' ? {} : { token }),
+    });
+  } catch (err) {
+    if (isKookRtpError(err, 'TOKEN_REQUIRED')) throw new KookRtpError('USAGE', err.message);
+    throw err;
+  }
+  stderr.write(`dashboard: ${dashboard.url}\n`);
+  return dashboard;
+}
+
+async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream, isTty: boolean, hooks: PlayHooks): Promise<number> {
   if (inputs.length === 0) throw new KookRtpError('USAGE', 'play needs at least one input file or URL');
   if (flags.to && flags.channel) throw new KookRtpError('USAGE', 'give either --to or --channel, not both');
   const out = new CliOutput(outputMode(flags, isTty), stdout);
@@ -222,6 +280,8 @@ async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.Writab
   const passthrough = passthroughOption(flags.passthrough);
   const mux = muxFlag(flags);
   const guard = flags['no-guard'] ? { enabled: false } : {};
+  const dashboard = await startDashboard(flags, stderr);
+  if (dashboard !== undefined) hooks.dashboard = dashboard;
 
   const recorders: PacketRecorder[] = [];
   if (flags.pcap || flags.record) {
@@ -261,6 +321,7 @@ async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.Writab
     currentSender = () => sender;
     await sender.start();
     player = createPlayer({ sender, roomBitrate: room, volume, loop });
+    dashboard?.add(player, { name: 'play', roomBitrate: room });
     target = { kind: 'rtp', host: t.host, port: t.port, rtcpPort: t.rtcpPort, rtcpMux: t.rtcpMux, ssrc: sender.stats().ssrc, payloadType: pt ?? 111, bitrate: room };
   } else {
     let token = flags.token ?? process.env['KOOK_TOKEN'];
@@ -272,6 +333,7 @@ async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.Writab
       token = emulator.token;
       apiBase = emulator.apiBase;
       channelId = '1001';
+      dashboard?.add(emulator, { name: 'emulator' });
       out.info(`KOOK emulator at ${emulator.apiBase} (pass --channel ID --token T to stream to KOOK)`);
     } else if (!token) {
       throw new KookRtpError('USAGE', '--channel needs a bot token: --token T or the KOOK_TOKEN environment variable');
@@ -289,6 +351,7 @@ async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.Writab
       player: { volume, loop },
     });
     session = s;
+    dashboard?.add(s, { name: 'play' });
     s.on('streamClosed', (e) => {
       streamClosed = `${e.reason}: ${e.detail}`;
       out.info(`the far side closed the stream (${streamClosed})`);
@@ -367,6 +430,8 @@ async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.Writab
     report = all[all.length - 1];
     await emulator.close();
   }
+  // A last sample (the final counters, the emulator's closing report) reaches the open pages before the server closes.
+  await dashboard?.close();
 
   const tracks = [...records.values()];
   const doc: StatsDocument = {
@@ -422,21 +487,30 @@ export function formatReport(r: KookStreamReport): string {
   return lines.join('\n');
 }
 
-async function emulatorCommand(flags: Flags, stdout: NodeJS.WritableStream): Promise<number> {
+async function emulatorCommand(flags: Flags, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): Promise<number> {
   const { startKookEmulator } = await loadEmulator();
   const emulator = await startKookEmulator({
     ...(flags.port === undefined ? {} : { port: intFlag(flags.port, 'port', 0, 65535)! }),
     ...(flags.bitrate === undefined ? {} : { bitrate: intFlag(flags.bitrate, 'bitrate', 6000, 10_000_000)! }),
     ...(flags.token === undefined ? {} : { token: flags.token }),
   });
+  let dashboard: Dashboard | undefined;
+  try {
+    dashboard = await startDashboard(flags, stderr);
+  } catch (err) {
+    await emulator.close();
+    throw err;
+  }
   // The emulator's own token is a local test credential, not a KOOK secret: printing it is how it is used.
-  stdout.write(`${JSON.stringify({ apiBase: emulator.apiBase, token: emulator.token, channels: ['1001', '1002', '1003'] })}\n`);
+  dashboard?.add(emulator, { name: 'emulator' });
+  stdout.write(`${JSON.stringify({ apiBase: emulator.apiBase, token: emulator.token, channels: ['1001', '1002', '1003'], ...(dashboard === undefined ? {} : { dashboard: dashboard.url }) })}\n`);
   emulator.on('closed', (e) => stdout.write(`${JSON.stringify({ type: 'streamClosed', ...e })}\n`));
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   await emulator.close();
+  await dashboard?.close();
   return 0;
 }
 
