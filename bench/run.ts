@@ -9,8 +9,10 @@
  * - engine: 1 to 1000 concurrent paced streams: lateness p99, CPU and memory per stream (bench/engine.ts)
  * - compare: kook-rtp against the reference `ffmpeg -re ... -f rtp` side by side, writing bench/results.json,
  *   bench/results.md and bench/bitrate.svg (bench/compare.ts)
+ * - scale: N transcoded streams in one process against N ffmpeg processes, a blocked host loop, one stream against
+ *   GStreamer, 1000 passthrough streams, writing bench/scale-results.{json,md} and bench/scale.svg (bench/scale.ts)
  *
- * `--quick` runs short versions of wire, engine and compare: under a minute on the 2-core development machine.
+ * `--quick` runs short versions of wire, engine and scale (results to /tmp): a few minutes on the 2-core machine.
  * Builds the CLI first (`npm run build`) so the side-by-side run measures compiled JavaScript, not tsx at start-up.
  */
 import { spawnSync } from 'node:child_process';
@@ -31,7 +33,9 @@ const steps: Step[] = [
   { name: 'media', args: ['bench/media.ts'], quick: false },
   { name: 'memory', args: ['bench/memory.ts', ...(quick ? ['--minutes', '10'] : [])], quick: false },
   { name: 'engine', args: ['bench/engine.ts', ...(quick ? ['--quick', '--seconds', '2', '--streams', '1,50'] : [])], quick: true },
-  { name: 'compare', args: ['bench/compare.ts', ...(quick ? ['--quick', '--seconds', '10'] : [])], quick: true },
+  { name: 'compare', args: ['bench/compare.ts', ...(quick ? ['--quick', '--seconds', '10'] : [])], quick: false },
+  // Quick: one and ten streams, short windows, 100 passthrough streams; full: 1-60 streams, GStreamer, 1000 streams.
+  { name: 'scale', args: ['bench/scale.ts', ...(quick ? ['--quick', '--streams', '1,10', '--window', '5', '--warmup', '2', '--passthrough', '100', '--out', '/tmp'] : [])], quick: true },
 ];
 
 const started = Date.now();
