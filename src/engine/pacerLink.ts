@@ -7,7 +7,7 @@
 import type { Worker } from 'node:worker_threads';
 import { KookRtpError, type ErrorCode } from '../errors.js';
 import { LatenessHistogram } from '../pacer/histogram.js';
-import { packFrames, packedTransfer, type PacerCommand, type PacerReply, type PacerTarget, type StreamNews } from '../pacer/protocol.js';
+import { packFrames, packedTransfer, type PacerBatch, type PacerCommand, type PacerReply, type PacerTarget, type StreamNews } from '../pacer/protocol.js';
 import type { Scheduler } from '../pacer/scheduler.js';
 import type { SchedulerPrecision } from '../pacer/scheduler.js';
 import type { SenderStats } from '../pacer/stats.js';
@@ -148,6 +148,9 @@ class PacerThread {
   #offset = 0;
   #dead: KookRtpError | undefined;
   readonly #onDead: () => void;
+  #cmds: PacerCommand[] = [];
+  #frames: PacerFrame[] = [];
+  #flushing = false;
 
   constructor(onDead: () => void, options: PacerThreadOptions) {
     this.#onDead = onDead;
@@ -178,14 +181,40 @@ class PacerThread {
     if (this.#handles.delete(id) && this.#handles.size === 0) this.#worker.unref();
   }
 
-  post(cmd: PacerCommand, transfer?: ArrayBuffer[]): void {
+  /** Queues a command; everything queued in one turn of the event loop goes out as one message. */
+  post(cmd: PacerCommand): void {
     if (this.#dead !== undefined) return;
-    this.#worker.postMessage(cmd, transfer ?? []);
+    this.#cmds.push(cmd);
+    this.#flushSoon();
+  }
+
+  /** Queues frames for a stream's segment (packed together with every other push of this turn). */
+  push(id: number, seg: number, epoch: number, frames: readonly PacerFrame[]): void {
+    if (this.#dead !== undefined || frames.length === 0) return;
+    this.#cmds.push({ op: 'push', id, seg, epoch, start: this.#frames.length, count: frames.length });
+    for (const f of frames) this.#frames.push(f);
+    this.#flushSoon();
+  }
+
+  #flushSoon(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushing = false;
+    if (this.#cmds.length === 0 || this.#dead !== undefined) return;
+    const frames = packFrames(this.#frames);
+    const batch: PacerBatch = { cmds: this.#cmds, frames };
+    this.#cmds = [];
+    this.#frames = [];
+    this.#worker.postMessage(batch, frames.ends.length > 0 ? packedTransfer(frames) : []);
   }
 
   /** Kills the thread (tests: a crash must not hang anything). */
   crashForTest(): void {
-    this.#worker.postMessage({ op: 'crash' } satisfies PacerCommand);
+    this.post({ op: 'crash' });
   }
 
   #onMessage(m: PacerReply): void {
@@ -271,9 +300,8 @@ export class ThreadLink implements PacerLink {
   }
 
   push(seg: number, frames: readonly PacerFrame[], epoch: number): void {
-    if (frames.length === 0) return;
-    const packed = packFrames(frames);
-    this.#post({ op: 'push', id: this.#id, seg, epoch, frames: packed }, packedTransfer(packed));
+    if (this.#gone) return;
+    this.#thread?.push(this.#id, seg, epoch, frames);
   }
   truncate(seg: number, keep: number, epoch: number): void {
     this.#post({ op: 'truncate', id: this.#id, seg, keep, epoch });
@@ -314,9 +342,9 @@ export class ThreadLink implements PacerLink {
     return undefined;
   }
 
-  #post(cmd: PacerCommand, transfer?: ArrayBuffer[]): void {
+  #post(cmd: PacerCommand): void {
     if (this.#gone) return;
-    this.#thread?.post(cmd, transfer);
+    this.#thread?.post(cmd);
   }
 
   #onReply(r: PacerReply | StreamNews): void {

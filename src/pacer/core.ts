@@ -4,8 +4,8 @@
  */
 
 import type { PacketTransport } from '../transport/transport.js';
-import type { PacerCommand, PacerReply, PacerTarget, StreamNews } from './protocol.js';
-import { unpackFrames } from './protocol.js';
+import type { PacerBatch, PacerCommand, PacerReply, PacerTarget, StreamNews } from './protocol.js';
+import type { PackedFrames } from './protocol.js';
 import type { Scheduler } from './scheduler.js';
 import { PacedStream } from './stream.js';
 
@@ -23,8 +23,8 @@ export interface PacerCoreDeps {
 
 interface Entry {
   stream: PacedStream | undefined;
-  /** Commands that arrived while the transport was opening. */
-  pending: PacerCommand[];
+  /** Commands that arrived while the transport was opening (with a push's frames). */
+  pending: { cmd: PacerCommand; frames: PackedFrames | undefined }[];
   news: StreamNews;
   packets: boolean;
   closing: boolean;
@@ -49,8 +49,13 @@ export class PacerCore {
     return this.#streams.size;
   }
 
-  /** Carries out one command. */
-  handle(cmd: PacerCommand): void {
+  /** Carries out a batch of commands, in order. */
+  handleBatch(batch: PacerBatch): void {
+    for (const cmd of batch.cmds) this.handle(cmd, batch.frames);
+  }
+
+  /** Carries out one command; `frames` are the enclosing batch's (for pushes). */
+  handle(cmd: PacerCommand, frames?: PackedFrames): void {
     if (cmd.op === 'crash') {
       throw new Error('pacer crash requested');
     }
@@ -61,16 +66,16 @@ export class PacerCore {
     const e = this.#streams.get(cmd.id);
     if (e === undefined) return;
     if (e.stream === undefined) {
-      e.pending.push(cmd);
+      e.pending.push({ cmd, frames });
       return;
     }
-    this.#apply(e, e.stream, cmd);
+    this.#apply(e, e.stream, cmd, frames);
   }
 
-  #apply(e: Entry, s: PacedStream, cmd: PacerCommand): void {
+  #apply(e: Entry, s: PacedStream, cmd: PacerCommand, frames: PackedFrames | undefined): void {
     switch (cmd.op) {
       case 'push':
-        s.push(cmd.seg, unpackFrames(cmd.frames), cmd.epoch);
+        if (frames !== undefined) s.pushPacked(cmd.seg, frames, cmd.start, cmd.count, cmd.epoch);
         break;
       case 'truncate':
         s.truncate(cmd.seg, cmd.keep, cmd.epoch);
@@ -141,7 +146,7 @@ export class PacerCore {
         this.#deps.post({ type: 'opened', id: cmd.id, info: transport.info });
         const pending = entry.pending;
         entry.pending = [];
-        for (const c of pending) this.#apply(entry, stream, c);
+        for (const c of pending) this.#apply(entry, stream, c.cmd, c.frames);
       },
       (err: unknown) => {
         this.#streams.delete(cmd.id);

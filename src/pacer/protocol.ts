@@ -28,7 +28,8 @@ export type PacerCommand =
       /** Send copies of every datagram back (recorders). */
       readonly packets: boolean;
     }
-  | { readonly op: 'push'; readonly id: number; readonly seg: number; readonly epoch: number; readonly frames: PackedFrames }
+  /** Frames `start .. start + count - 1` of the enclosing batch's frames, for segment `seg`. */
+  | { readonly op: 'push'; readonly id: number; readonly seg: number; readonly epoch: number; readonly start: number; readonly count: number }
   | { readonly op: 'truncate'; readonly id: number; readonly seg: number; readonly keep: number; readonly epoch: number }
   | { readonly op: 'end'; readonly id: number; readonly seg: number; readonly endSilence: boolean }
   | { readonly op: 'flush'; readonly id: number; readonly seg: number | undefined; readonly silence: boolean }
@@ -38,6 +39,15 @@ export type PacerCommand =
   | { readonly op: 'close'; readonly id: number }
   /** Test hook: crash the thread (a worker that dies must not hang the host). */
   | { readonly op: 'crash' };
+
+/**
+ * What the host sends: every command of one turn of its event loop, in order, and the frames of all their pushes
+ * packed into one transferred buffer (1000 streams cost one message per turn, not one per stream).
+ */
+export interface PacerBatch {
+  readonly cmds: readonly PacerCommand[];
+  readonly frames: PackedFrames;
+}
 
 /** One stream's news in a batch. */
 export interface StreamNews {

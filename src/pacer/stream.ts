@@ -15,10 +15,12 @@
 
 import { KookRtpError } from '../errors.js';
 import type { PacketKind, PacketTransport, TransportSendError } from '../transport/transport.js';
+import type { PackedFrames } from '../util/packedFrames.js';
 import { OPUS_SILENCE_FRAME } from '../wire/opus/toc.js';
 import { RTP_HEADER_SIZE } from '../wire/rtp/packet.js';
 import type { RtpSequencer } from '../wire/rtp/sequencer.js';
 import { BitrateGuard, type GuardCount, IPV4_UDP_OVERHEAD, IPV6_UDP_OVERHEAD } from './bitrateGuard.js';
+import { FrameQueue } from './frameQueue.js';
 import { LatenessHistogram } from './histogram.js';
 import { RtpPacketizer } from './packetizer.js';
 import { type RemoteReport, RtcpSession, type SenderSnapshot } from './rtcpSession.js';
@@ -135,10 +137,6 @@ interface Segment {
   epoch: number;
 }
 
-interface Queued {
-  readonly frame: PacerFrame;
-  readonly seg: Segment;
-}
 
 const SILENCE: PacerFrame = { data: OPUS_SILENCE_FRAME, samples: SILENCE_SAMPLES };
 
@@ -163,8 +161,7 @@ export class PacedStream {
   #state: PacedStreamState = { status: 'idle' };
 
   // queue: a ring would save the shift, but queues are a few dozen frames long
-  #queue: Queued[] = [];
-  #head = 0;
+  readonly #queue = new FrameQueue<Segment>();
   readonly #segments = new Map<number, Segment>();
   /** The segment whose frames went out last (for handover and end silence). */
   #lastSeg: Segment | undefined;
@@ -280,7 +277,7 @@ export class PacedStream {
 
   /** Frames queued, not yet sent. */
   get queued(): number {
-    return this.#queue.length - this.#head;
+    return this.#queue.length;
   }
 
   /** Frames sent or dropped so far (the owner's backpressure counter). */
@@ -303,9 +300,31 @@ export class PacedStream {
    * counted as consumed).
    */
   push(seg: number, frames: readonly PacerFrame[], epoch = 0): void {
+    const s = this.#segmentFor(seg, frames.length, epoch);
+    if (s === undefined) return;
+    for (const f of frames) this.#queue.push(f.data, 0, f.data.length, f.samples, s);
+    this.#pushed(s, frames.length);
+  }
+
+  /**
+   * {@link PacedStream.push} for frames `from .. from + count - 1` of a packed batch, kept as ranges of its buffer
+   * (no object per frame).
+   */
+  pushPacked(seg: number, packed: PackedFrames, from: number, count: number, epoch = 0): void {
+    const s = this.#segmentFor(seg, count, epoch);
+    if (s === undefined) return;
+    const { bytes, ends, samples } = packed;
+    for (let i = from; i < from + count; i++) {
+      this.#queue.push(bytes, i === 0 ? 0 : (ends[i - 1] as number), ends[i] as number, samples[i] as number, s);
+    }
+    this.#pushed(s, count);
+  }
+
+  /** The segment `count` frames go to, or undefined when they are to be dropped (counted as consumed). */
+  #segmentFor(seg: number, count: number, epoch: number): Segment | undefined {
     if (this.#state.status === 'closed') {
-      this.#consumed += frames.length;
-      return;
+      this.#consumed += count;
+      return undefined;
     }
     let s = this.#segments.get(seg);
     if (s === undefined) {
@@ -313,14 +332,17 @@ export class PacedStream {
       this.#segments.set(seg, s);
     }
     if (s.ended || epoch < s.epoch) {
-      this.#consumed += frames.length;
-      return;
+      this.#consumed += count;
+      return undefined;
     }
-    for (const frame of frames) this.#queue.push({ frame, seg: s });
-    s.queued += frames.length;
+    return s;
+  }
+
+  #pushed(s: Segment, count: number): void {
+    s.queued += count;
     // Every push re-arms the signal: the owner learns again once these frames have left.
     this.#spaceSignalled = false;
-    if (frames.length > 0) this.#wake();
+    if (count > 0) this.#wake();
   }
 
   /**
@@ -349,15 +371,7 @@ export class PacedStream {
    * nothing else is queued.
    */
   flush(seg: number | undefined, silence: boolean): void {
-    const hit = (q: Queued): boolean => seg === undefined || q.seg.id === seg;
-    const kept: Queued[] = [];
-    for (let i = this.#head; i < this.#queue.length; i++) {
-      const q = this.#queue[i] as Queued;
-      if (hit(q)) this.#consumed++;
-      else kept.push(q);
-    }
-    this.#queue = kept;
-    this.#head = 0;
+    this.#consumed += this.#queue.retain((s) => !(seg === undefined || s.id === seg));
     const flushed: Segment[] = [];
     if (seg === undefined) flushed.push(...this.#segments.values());
     else {
@@ -387,18 +401,9 @@ export class PacedStream {
     const s = this.#segments.get(seg);
     if (s === undefined) return;
     let kept = 0;
-    const out: Queued[] = [];
-    for (let i = this.#head; i < this.#queue.length; i++) {
-      const q = this.#queue[i] as Queued;
-      if (q.seg === s && kept++ >= keep) {
-        this.#consumed++;
-        s.queued--;
-        continue;
-      }
-      out.push(q);
-    }
-    this.#queue = out;
-    this.#head = 0;
+    const dropped = this.#queue.retain((t) => t !== s || kept++ < keep);
+    this.#consumed += dropped;
+    s.queued -= dropped;
     s.epoch = epoch;
     this.#listener.event({ type: 'truncated', seg, keptUpTo: s.sent + s.queued });
     this.#signalSpace();
@@ -484,8 +489,7 @@ export class PacedStream {
   /** Drops every queued frame without ending segments (close() ends them as `closed`). */
   #flushQuiet(): void {
     this.#consumed += this.queued;
-    this.#queue = [];
-    this.#head = 0;
+    this.#queue.clear();
   }
 
   // ---------------------------------------------------------------- pacing
@@ -497,16 +501,23 @@ export class PacedStream {
 
   #tick(deadline: number): number | undefined {
     const t = this.#scheduler.clock.now();
-    let frame: PacerFrame | undefined;
-    let q: Queued | undefined;
+    // The frame to send: silence, or the queue's head (`seg` set), or nothing.
+    let seg: Segment | undefined;
+    let bytes = 0;
+    let frameSamples = 0;
+    let have = false;
     const paused = this.#state.status === 'paused';
     if (this.#silenceLeft > 0) {
-      frame = SILENCE;
-    } else if (!paused) {
-      q = this.#queue[this.#head];
-      frame = q?.frame;
+      have = true;
+      bytes = SILENCE.data.length;
+      frameSamples = SILENCE.samples;
+    } else if (!paused && this.#queue.length > 0) {
+      have = true;
+      seg = this.#queue.headTag;
+      bytes = this.#queue.headBytes;
+      frameSamples = this.#queue.headSamples;
     }
-    if (frame === undefined) {
+    if (!have) {
       this.#scheduled = false;
       this.#gapFrom = this.#mediaDeadline;
       const expecting = !paused && this.#openSegments();
@@ -533,7 +544,7 @@ export class PacedStream {
 
     const g = this.#guard;
     if (g !== undefined) {
-      const earliest = g.earliest(t, frame.data.length);
+      const earliest = g.earliest(t, bytes);
       if (earliest > t) {
         if (!this.#held) {
           this.#held = true;
@@ -545,22 +556,22 @@ export class PacedStream {
     }
     this.#held = false;
 
-    if (q !== undefined && !q.seg.started) {
-      q.seg.started = true;
-      this.#listener.event({ type: 'segmentStart', seg: q.seg.id });
+    if (seg !== undefined && !seg.started) {
+      seg.started = true;
+      this.#listener.event({ type: 'segmentStart', seg: seg.id });
     }
-    const bytes = this.#packetizer.packetize(frame.data, frame.samples, this.#marker);
+    const packet = this.#packetizer.packetize(seg === undefined ? SILENCE.data : this.#queue.headPayload(), frameSamples, this.#marker);
     this.#marker = false;
-    this.#transport.sendRtp(bytes);
-    this.#onPacket?.(bytes, 'rtp', t);
-    const payload = frame.data.length;
+    this.#transport.sendRtp(packet);
+    this.#onPacket?.(packet, 'rtp', t);
+    const payload = bytes;
     g?.record(t, payload);
-    this.#rate.record(t, bytes.length);
+    this.#rate.record(t, packet.length);
     this.#lateness.record(late);
     this.#packets++;
     this.#payloadBytes += payload;
-    this.#rtpBytes += bytes.length;
-    this.#ipBytes += bytes.length + this.#ipOverhead;
+    this.#rtpBytes += packet.length;
+    this.#ipBytes += packet.length + this.#ipOverhead;
     this.#lastMediaTime = this.#mediaDeadline;
     this.#lastSendTime = t;
     if (g !== undefined) this.#noteBacklog(t - this.#mediaDeadline, g);
@@ -572,9 +583,9 @@ export class PacedStream {
         this.#scheduler.schedule(this.#rtcpTask, t + this.#rtcp.nextIntervalMs());
       }
     }
-    this.#mediaDeadline += frame.samples / SAMPLES_PER_MS;
+    this.#mediaDeadline += frameSamples / SAMPLES_PER_MS;
 
-    if (q === undefined) {
+    if (seg === undefined) {
       this.#silenceSent++;
       this.#silenceLeft--;
       const ending = this.#silenceSeg;
@@ -584,15 +595,11 @@ export class PacedStream {
       }
       if (this.#silenceLeft === 0 && this.#state.status === 'paused') this.#setState({ status: 'paused', silenceLeft: 0 });
     } else {
-      this.#head++;
-      if (this.#head > 64 && this.#head * 2 > this.#queue.length) {
-        this.#queue = this.#queue.slice(this.#head);
-        this.#head = 0;
-      }
+      this.#queue.shift();
       this.#consumed++;
-      const s = q.seg;
+      const s = seg;
       s.sent++;
-      s.samples += frame.samples;
+      s.samples += frameSamples;
       s.queued--;
       this.#lastSeg = s;
       if (this.#state.status === 'idle') this.#setState({ status: 'playing' });

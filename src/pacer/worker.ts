@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openUdpTransport } from '../transport/udp.js';
 import { setThreadNice } from '../util/threadPriority.js';
 import { PacerCore } from './core.js';
-import type { PacerCommand, PacerReply } from './protocol.js';
+import type { PacerBatch, PacerReply } from './protocol.js';
 import { Scheduler, type SchedulerPrecision } from './scheduler.js';
 
 const port = parentPort;
@@ -17,8 +17,16 @@ if (port === null) throw new Error('pacer/worker.ts runs as a worker thread');
 const data = (workerData ?? {}) as { precision?: SchedulerPrecision; maxBlockShare?: number; nice?: number };
 // Deadlines first: on a busy machine this thread should run before threads that have a buffer to spend.
 setThreadNice(data.nice ?? -10);
-// Blocking sleeps cost nothing on the host here: this thread has nothing else to do, so the budget is generous.
-const scheduler = new Scheduler({ precision: data.precision ?? 'balanced', maxBlockShare: data.maxBlockShare ?? 0.6 });
+// Blocking sleeps cost nothing on the host here: this thread has nothing else to do, so it may sleep all the time.
+const envNum = (name: string): number | undefined => {
+  const v = process.env[name];
+  return v === undefined || v === '' || !Number.isFinite(Number(v)) ? undefined : Number(v);
+};
+const scheduler = new Scheduler({
+  precision: data.precision ?? 'balanced',
+  maxBlockShare: data.maxBlockShare ?? envNum('KOOK_RTP_PACER_BLOCK') ?? 1,
+  ...(envNum('KOOK_RTP_PACER_BATCH') === undefined ? {} : { batchMs: envNum('KOOK_RTP_PACER_BATCH') as number }),
+});
 
 const core = new PacerCore({
   scheduler,
@@ -32,7 +40,8 @@ const core = new PacerCore({
       now: () => scheduler.clock.now(),
     }),
   post: (reply: PacerReply, transfer?: ArrayBuffer[]) => port.postMessage(reply, transfer ?? []),
+  ...(envNum('KOOK_RTP_PACER_GRID') === undefined ? {} : { phaseGridMs: envNum('KOOK_RTP_PACER_GRID') as number }),
 });
 
-port.on('message', (cmd: PacerCommand) => core.handle(cmd));
+port.on('message', (batch: PacerBatch) => core.handleBatch(batch));
 port.postMessage({ type: 'ready', timeOrigin: performance.timeOrigin } satisfies PacerReply);
