@@ -11,10 +11,16 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { createPlayer, type Player } from '../src/engine/player.js';
-import { createRtpSender, type RtpSender } from '../src/engine/sender.js';
+import { existsSync } from 'node:fs';
+import type { Player } from '../src/engine/player.js';
+import type { RtpSender } from '../src/engine/sender.js';
 import type { OpusFrame } from '../src/media/frame.js';
 import { OggDemuxer } from '../src/wire/ogg/demuxer.js';
+
+// The built package when there is one (as a bot runs it: plain JavaScript in every thread), else the source.
+const built = new URL('../dist/index.js', import.meta.url);
+const lib = (await import(existsSync(built) ? built.href : '../src/index.js')) as typeof import('../src/index.js');
+const { createPlayer, createRtpSender } = lib;
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
