@@ -10,6 +10,7 @@
  * bench/scale.svg.
  *
  * Run: npx tsx bench/scale.ts [--quick] [--streams 1,10,20,40,60] [--window 20] [--warmup 5] [--passthrough 1000]
+ *      npx tsx bench/scale.ts --render   (redraw bench/scale.svg from bench/scale-results.json)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -209,7 +210,7 @@ const HEADER =
 function svg(results: CaseResult[]): string {
   const k = results.filter((r) => r.pusher === 'kook-rtp' && r.note === 'transcode').sort((a, b) => a.streams - b.streams);
   const ff = results.filter((r) => r.pusher === 'ffmpeg' && r.note === 'transcode').sort((a, b) => a.streams - b.streams);
-  const W = 640;
+  const W = 720;
   const H = 300;
   const pad = 50;
   const maxN = Math.max(...k.map((r) => r.streams), ...ff.map((r) => r.streams), 1);
@@ -220,7 +221,11 @@ function svg(results: CaseResult[]): string {
     `<polyline fill="none" stroke="${color}" stroke-width="2" points="${rs.map((r) => `${x(r.streams).toFixed(1)},${y(r.cpuSPerStreamMin).toFixed(1)}`).join(' ')}"/>` +
     rs.map((r) => `<circle cx="${x(r.streams).toFixed(1)}" cy="${y(r.cpuSPerStreamMin).toFixed(1)}" r="3" fill="${color}"/>`).join('') +
     rs
-      .map((r) => (r.stalls !== undefined ? `<text x="${x(r.streams).toFixed(1)}" y="${(y(r.cpuSPerStreamMin) - 8).toFixed(1)}" font-size="10" text-anchor="middle" fill="${color}">${r.stalls} stalls</text>` : ''))
+      .map((r) => {
+        const label = r.stalls !== undefined ? `${r.stalls} stalls, ${r.rx.allStreams.gapsOver25} gaps > 25 ms` : `${r.rx.allStreams.gapsOver25} gaps > 25 ms`;
+        const dy = r.stalls !== undefined ? -8 : 16;
+        return `<text x="${x(r.streams).toFixed(1)}" y="${(y(r.cpuSPerStreamMin) + dy).toFixed(1)}" font-size="9" text-anchor="middle" fill="${color}">${label}</text>`;
+      })
       .join('');
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) => t * maxCpu);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">
@@ -231,8 +236,8 @@ ${ticks.map((t) => `<text x="${pad - 6}" y="${y(t) + 4}" font-size="10" text-anc
 ${k.map((r) => `<text x="${x(r.streams)}" y="${H - pad + 14}" font-size="10" text-anchor="middle">${r.streams}</text>`).join('')}
 <text x="${W / 2}" y="${H - 12}" text-anchor="middle" font-size="11">streams in one run</text>
 ${line(ff, '#d62728')}${line(k, '#1f77b4')}
-<text x="${W - pad}" y="${pad}" text-anchor="end" font-size="12" fill="#1f77b4">kook-rtp (one process, stalls labelled)</text>
-<text x="${W - pad}" y="${pad + 16}" text-anchor="end" font-size="12" fill="#d62728">ffmpeg (one process per stream)</text>
+<text x="${W - pad}" y="${pad}" text-anchor="end" font-size="12" fill="#1f77b4">kook-rtp (one process): stalls, receiver gaps &gt; 25 ms</text>
+<text x="${W - pad}" y="${pad + 16}" text-anchor="end" font-size="12" fill="#d62728">ffmpeg (one process per stream): receiver gaps &gt; 25 ms</text>
 </svg>
 `;
 }
@@ -240,6 +245,12 @@ ${line(ff, '#d62728')}${line(k, '#1f77b4')}
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
+  if (args.includes('--render')) {
+    // Redraw the chart from the last results (no run).
+    const last = JSON.parse(readFileSync(path.join(outDir, 'scale-results.json'), 'utf8')) as { results: CaseResult[] };
+    await writeFile(path.join(outDir, 'scale.svg'), svg(last.results));
+    return;
+  }
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'kook-scale-'));
   const seconds = warmupS + windowS + 20;
   const mp3 = generateInput(tmp, seconds);
