@@ -171,6 +171,9 @@ async function pacedStreams(rx: Receiver, n: number): Promise<StreamResult> {
       roomBitrate: 64_000,
       rtcp: { randomize: true },
       progressIntervalMs: 0,
+      // The pacing core in this thread, on the process-wide scheduler (its lateness histograms can be merged here);
+      // the threaded path is measured side by side in bench/scale.ts.
+      threads: false,
     });
     await s.start();
     senders.push(s);

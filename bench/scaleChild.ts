@@ -128,6 +128,7 @@ function report(cpu: NodeJS.CpuUsage, wallMs: number): void {
     const p99s = senders.map((s) => s.stats().lateness.p99Ms).sort((a, b) => a - b);
     const maxes = senders.map((s) => s.stats().lateness.maxMs);
     const maxBps = senders.map((s) => s.stats().bitrate.maxBps);
+    const delayed = senders.reduce((a, s) => a + (s.stats().guard?.delayedPackets ?? 0), 0);
     process.stdout.write(
       `${JSON.stringify({
         wallMs,
@@ -139,6 +140,7 @@ function report(cpu: NodeJS.CpuUsage, wallMs: number): void {
         latenessP99MedianMs: p99s[Math.floor(p99s.length / 2)] ?? 0,
         latenessMaxMs: Math.max(0, ...maxes),
         maxWindowBps: Math.max(0, ...maxBps),
+        guardDelayedPackets: delayed,
         eventLoopDelayP99Ms: eld.percentile(99) / 1e6,
         eventLoopDelayMaxMs: eld.max / 1e6,
       })}\n`,
