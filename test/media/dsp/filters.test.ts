@@ -152,6 +152,36 @@ describe('timescale', () => {
     expect(Math.abs(y.length / x.length - 0.5) / 0.5).toBeLessThan(0.02);
     expect(levelDb(l, 880)).toBeGreaterThan(levelDb(l, 440) + 30);
   });
+  it('timescale switched on, changed and back to 1 mid-stream: output continuous, tone kept, Int16 input', () => {
+    // Two tones (not one period to lock onto), pushed as Int16.
+    const n = 6 * RATE;
+    const x = new Int16Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      const v = 0.3 * Math.sin((2 * Math.PI * 440 * i) / RATE) + 0.2 * Math.sin((2 * Math.PI * 587 * i) / RATE);
+      x[2 * i] = x[2 * i + 1] = Math.round(v * 32767);
+    }
+    const chain = new FilterChain();
+    const f = new Float32Array(2 * FRAME);
+    const out: number[] = [];
+    for (let k = 0; k < n / FRAME; k++) {
+      if (k === 50) chain.set({ timescale: { speed: 1.3 } });
+      if (k === 150) chain.set({ timescale: { speed: 0.8 } });
+      if (k === 220) chain.set({ timescale: { speed: 1 } });
+      chain.push(x.subarray(k * 2 * FRAME, (k + 1) * 2 * FRAME));
+      while (chain.pull(f)) for (let i = 0; i < FRAME; i++) out.push(f[2 * i]!);
+    }
+    let worst = 0;
+    for (let i = 1; i < out.length; i++) worst = Math.max(worst, Math.abs(out[i]! - out[i - 1]!));
+    const natural = (2 * Math.PI * (440 * 0.3 + 587 * 0.2)) / RATE;
+    note(`timescale on/changed/off mid-stream: largest step ${(worst / natural).toFixed(3)} × the signal's steepest slope`);
+    expect(worst).toBeLessThan(natural * 1.1);
+    // Expected length: 50 frames at 1, 100 at 1/1.3, 70 at 1/0.8, the rest at 1, minus the stretcher's latency.
+    const want = FRAME * (50 + 100 / 1.3 + 70 / 0.8 + (n / FRAME - 220));
+    expect(Math.abs(out.length - want) / want).toBeLessThan(0.02);
+    const tail = Float32Array.from(out.slice(out.length - RATE));
+    expect(levelDb(tail, 440)).toBeGreaterThan(20 * Math.log10(0.3) - 1);
+    expect(levelDb(tail, 587)).toBeGreaterThan(20 * Math.log10(0.2) - 1);
+  });
   it('after flush every input sample has come out (speed 1: output ≥ input)', () => {
     const x = tone(440, 0.5, 1);
     const chain = new FilterChain({ timescale: { speed: 1.0001 } });
