@@ -31,12 +31,27 @@ const S2A2 = 0.99007225036621;
 
 const powerToLufs = (p: number): number => -0.691 + 10 * Math.log10(p);
 
+/** True-peak oversampling (BS.1770-4 Annex 2: 4x) and its interpolator: a Blackman-windowed sinc of 49 taps. */
+const OVERSAMPLE = 4;
+const TP_TAPS = 13;
+const TP_FIR = (() => {
+  const n = 49;
+  const h = new Float64Array(OVERSAMPLE * TP_TAPS);
+  for (let i = 0; i < n; i++) {
+    const t = (i - 24) / OVERSAMPLE;
+    const sinc = t === 0 ? 1 : Math.sin(Math.PI * t) / (Math.PI * t);
+    const w = 0.42 - 0.5 * Math.cos((2 * Math.PI * i) / (n - 1)) + 0.08 * Math.cos((4 * Math.PI * i) / (n - 1));
+    h[i] = sinc * w;
+  }
+  return h;
+})();
+
 /**
  * Streaming integrated-loudness meter for 48 kHz stereo (ITU-R BS.1770-4, EBU R128).
  *
  * @remarks
  * Each channel is K-weighted (two biquads), squared and summed per 100 ms; every 100 ms the last four sums make one
- * 400 ms block. Integrated loudness is gated at −70 LUFS absolute, then −10 LU relative. Block powers are kept in a
+ * 400 ms block. True peak is tracked on a 4x oversampled copy. Integrated loudness is gated at −70 LUFS absolute, then −10 LU relative. Block powers are kept in a
  * growing array (8 bytes per 100 ms: 288 kB per hour), so the result is exact, not a histogram approximation.
  * Allocation happens only when that array doubles.
  *
@@ -44,7 +59,7 @@ const powerToLufs = (p: number): number => -0.691 + 10 * Math.log10(p);
  * ```ts
  * const meter = new LoudnessMeter();
  * for (const frame of frames) meter.pushInt16(frame);
- * const gain = gainForTarget(meter.integratedLufs, -16, -1, meter.samplePeak);
+ * const gain = gainForTarget(meter.integratedLufs, -16, -1, meter.truePeak);
  * ```
  */
 export class LoudnessMeter {
@@ -58,10 +73,22 @@ export class LoudnessMeter {
   private blocks = new Float64Array(1024);
   private blockCount = 0;
   private peak = 0;
+  private tp = 0;
+  /** The last TP_TAPS input samples per channel (ring), for the true-peak interpolator. */
+  private readonly ring = new Float64Array(2 * TP_TAPS);
+  private ringPos = 0;
 
-  /** Largest absolute sample seen (linear, 1 = full scale). A sample peak, not a 4x-oversampled true peak. */
+  /** Largest absolute sample seen (linear, 1 = full scale). */
   get samplePeak(): number {
     return this.peak;
+  }
+
+  /**
+   * Largest absolute value of the signal 4x oversampled (BS.1770-4 Annex 2 "true peak"), linear; at least the
+   * sample peak. What a DAC or a lossy encoder may reconstruct between samples: pass it to {@link gainForTarget}.
+   */
+  get truePeak(): number {
+    return Math.max(this.tp, this.peak);
   }
 
   /** 400 ms blocks measured so far. */
@@ -97,6 +124,16 @@ export class LoudnessMeter {
         const v = (x[2 * i + c] as number) * scale;
         const a = v < 0 ? -v : v;
         if (a > peak) peak = a;
+        const ring = this.ring;
+        ring[c * TP_TAPS + this.ringPos] = v;
+        for (let q = 0; q < OVERSAMPLE; q++) {
+          let y = 0;
+          for (let k = 0, r = this.ringPos; k < TP_TAPS; k++, r = r === 0 ? TP_TAPS - 1 : r - 1) {
+            y += TP_FIR[OVERSAMPLE * k + q]! * ring[c * TP_TAPS + r]!;
+          }
+          if (y > this.tp) this.tp = y;
+          else if (-y > this.tp) this.tp = -y;
+        }
         const o = c * 6;
         const y1 = S1B0 * v + S1B1 * s[o]! + S1B2 * s[o + 1]! - S1A1 * s[o + 2]! - S1A2 * s[o + 3]!;
         s[o + 1] = s[o]!;
@@ -109,6 +146,7 @@ export class LoudnessMeter {
         s[o + 4] = y2;
         acc += y2 * y2;
       }
+      this.ringPos = this.ringPos === TP_TAPS - 1 ? 0 : this.ringPos + 1;
       if (++accN === HOP) {
         this.sub[this.subIndex] = acc;
         this.subIndex = (this.subIndex + 1) & 3;
@@ -170,6 +208,9 @@ export class LoudnessMeter {
     this.accN = 0;
     this.blockCount = 0;
     this.peak = 0;
+    this.tp = 0;
+    this.ring.fill(0);
+    this.ringPos = 0;
   }
 }
 

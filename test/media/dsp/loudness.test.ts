@@ -56,6 +56,34 @@ describe('LoudnessMeter (EBU Tech 3341 cases)', () => {
   });
 });
 
+describe('true peak', () => {
+  it.each([
+    [45, 0],
+    [0, 0],
+    [30, 0],
+  ])('a 12 kHz (fs/4) sine at phase %i° and 0 dBFS has a true peak of 0 dBFS ±0.2 whatever its sample peak', (deg) => {
+    const n = 48_000;
+    const x = new Float32Array(2 * n);
+    const ph = (deg * Math.PI) / 180;
+    for (let i = 0; i < n; i++) x[2 * i] = x[2 * i + 1] = Math.sin((Math.PI / 2) * i + ph);
+    const m = new LoudnessMeter();
+    m.pushFloat(x);
+    const tp = 20 * Math.log10(m.truePeak);
+    const sp = 20 * Math.log10(m.samplePeak);
+    console.log(`fs/4 at ${deg}°: sample peak ${sp.toFixed(2)} dBFS, true peak ${tp.toFixed(2)} dBFS`);
+    expect(Math.abs(tp)).toBeLessThan(0.2);
+    if (deg === 45) expect(sp).toBeCloseTo(-3.01, 1);
+  });
+  it('a 1 kHz sine at -6 dBFS has a true peak of -6 dBFS ±0.05', () => {
+    const m = new LoudnessMeter();
+    const n = 48_000;
+    const x = new Float32Array(2 * n);
+    for (let i = 0; i < n; i++) x[2 * i] = x[2 * i + 1] = 0.5 * Math.sin((2 * Math.PI * 1000 * i) / 48_000 + 0.3);
+    m.pushFloat(x);
+    expect(Math.abs(20 * Math.log10(m.truePeak) + 6.02)).toBeLessThan(0.05);
+  });
+});
+
 describe('gainForTarget', () => {
   it('moves loudness to the target', () => {
     expect(20 * Math.log10(gainForTarget(-23))).toBeCloseTo(7, 9);
