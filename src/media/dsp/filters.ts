@@ -323,6 +323,15 @@ class Effects {
       r.rotationHz > 0 || r.distortion !== null || r.channelMix !== null || r.smoothing > 1;
   }
 
+  /** Starts from rest (used when effects are turned on after a stretch without any: old state would be stale). */
+  clearState(first: Float32Array): void {
+    this.eqState.fill(0);
+    this.kState.fill(0);
+    this.vib.fill(0);
+    this.lpL = first[0]!;
+    this.lpR = first[1]!;
+  }
+
   copyStateFrom(o: Effects): void {
     this.eqState.set(o.eqState);
     this.kState.set(o.kState);
@@ -593,7 +602,8 @@ export class FilterChain {
     f.set(this.out.buf.subarray(0, FRAME * 2));
     this.out.dropBefore(this.out.base + FRAME);
     if (this.pending) {
-      this.next.copyStateFrom(this.cur);
+      if (this.cur.active) this.next.copyStateFrom(this.cur);
+      else this.next.clearState(f);
       const g = this.frame2;
       g.set(f);
       if (this.cur.active) this.cur.process(f, FRAME);

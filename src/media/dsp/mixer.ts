@@ -74,6 +74,14 @@ export function crossfadeInto(
   }
 }
 
+/** The factor to −1..1 of a frame's samples, after checking its length. */
+function scaleOf(a: Float32Array | Int16Array, len: number, what: string): number {
+  if (a.length !== len) {
+    throw new KookRtpError('INVALID_ARGUMENT', `${what} has ${a.length} values, expected ${len} like the output`);
+  }
+  return a instanceof Int16Array ? 1 / 32768 : 1;
+}
+
 /** An overlay frame to mix: interleaved stereo samples and a linear volume. */
 export interface OverlayFrame {
   readonly samples: Float32Array | Int16Array;
@@ -162,12 +170,6 @@ export class DuckingMixer {
     if (len > this.acc.length || len % 2 !== 0) {
       throw new KookRtpError('INVALID_ARGUMENT', `a frame is at most 960 interleaved stereo samples, got ${len} values`);
     }
-    const check = (a: Float32Array | Int16Array, what: string): number => {
-      if (a.length !== len) {
-        throw new KookRtpError('INVALID_ARGUMENT', `${what} has ${a.length} values, expected ${len} like the output`);
-      }
-      return a instanceof Int16Array ? 1 / 32768 : 1;
-    };
     const acc = this.acc;
     const n = len / 2;
     const target = overlays.length > 0 ? this.duckGain : 1;
@@ -177,7 +179,7 @@ export class DuckingMixer {
       // The envelope still moves, so music that resumes mid-overlay comes back at the ducked level.
       for (let i = 0; i < n; i++) g = this.nextGain(g, target);
     } else {
-      const s = check(music, 'the music frame');
+      const s = scaleOf(music, len, 'the music frame');
       for (let i = 0; i < n; i++) {
         g = this.nextGain(g, target);
         acc[2 * i] = music[2 * i]! * s * g;
@@ -187,7 +189,7 @@ export class DuckingMixer {
     this.gain = g;
     for (let k = 0; k < overlays.length; k++) {
       const o = overlays[k]!;
-      const s = check(o.samples, `overlay ${k}`) * (o.volume ?? 1);
+      const s = scaleOf(o.samples, len, 'an overlay frame') * (o.volume ?? 1);
       const x = o.samples;
       for (let i = 0; i < len; i++) acc[i] = acc[i]! + x[i]! * s;
     }
