@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isKookRtpError } from '../../../src/errors.js';
 import { EQUALIZER_BANDS_HZ, FilterChain, validateFilters, type Filters } from '../../../src/media/dsp/filters.js';
 import { goertzel } from '../helpers.js';
 
@@ -328,5 +330,47 @@ describe('set', () => {
       tremolo: { frequency: 2, depth: 0.5 },
       timescale: { speed: 1.2, pitch: 1, rate: 1 },
     });
+  });
+});
+
+describe('validateFilters on anything', () => {
+  it('either accepts and a chain runs it with finite output, or throws INVALID_ARGUMENT', () => {
+    const num = fc.oneof(
+      { arbitrary: fc.constantFrom(1, 0.5, 0.8), weight: 30 },
+      { arbitrary: fc.double({ min: -2, max: 20, noNaN: false }), weight: 1 },
+      { arbitrary: fc.string(), weight: 1 },
+    );
+    const obj = (keys: string[]) => fc.record(Object.fromEntries(keys.map((k) => [k, num])), { requiredKeys: [] });
+    const filters = fc.record(
+      {
+        volume: num,
+        equalizer: fc.array(fc.record({ band: fc.integer({ min: 0, max: 15 }), gain: num }), { maxLength: 4 }),
+        karaoke: obj(['level', 'monoLevel', 'filterBand', 'filterWidth']),
+        timescale: obj(['speed', 'pitch', 'rate']),
+        tremolo: obj(['frequency', 'depth']),
+        vibrato: obj(['frequency', 'depth']),
+        rotation: obj(['rotationHz']),
+        channelMix: obj(['leftToLeft', 'leftToRight', 'rightToLeft', 'rightToRight']),
+        lowPass: obj(['smoothing']),
+      },
+      { requiredKeys: [] },
+    );
+    const x = tone(440, 0.5, 0.2);
+    let accepted = 0;
+    fc.assert(
+      fc.property(filters, (f) => {
+        let chain: FilterChain;
+        try {
+          chain = new FilterChain(f as Filters);
+        } catch (e) {
+          return isKookRtpError(e, 'INVALID_ARGUMENT');
+        }
+        accepted++;
+        const y = run(chain, x, true);
+        return y.length > 0 && y.every((v) => Number.isFinite(v));
+      }),
+      { numRuns: 300, seed: 11 },
+    );
+    expect(accepted).toBeGreaterThan(10); // the generator reaches valid chains too, not only errors
   });
 });

@@ -42,6 +42,9 @@ describe('LoudnessMeter (EBU Tech 3341 cases)', () => {
   it('case 4: -72 / -36 / -23 / -36 / -72 dBFS reads -23.0 ±0.1 (absolute gate)', () => {
     expect(Math.abs(measure([[-72, 10], [-36, 10], [-23, 60], [-36, 10], [-72, 10]]) + 23)).toBeLessThan(0.1);
   });
+  it('case 5: -26 / -20 / -26 dBFS (20 s, 20.1 s, 20 s) reads -23.0 ±0.1', () => {
+    expect(Math.abs(measure([[-26, 20], [-20, 20.1], [-26, 20]]) + 23)).toBeLessThan(0.1);
+  });
   it('silence and less than 400 ms read -Infinity', () => {
     expect(measure([[-Infinity, 2]])).toBe(-Infinity);
     expect(measure([[-20, 0.3]])).toBe(-Infinity);
