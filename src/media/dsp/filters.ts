@@ -599,7 +599,8 @@ export class FilterChain {
     if (out.length !== FRAME * 2) throw bad(`a frame is ${FRAME * 2} interleaved values, got an array of ${out.length}`);
     if (this.out.length < FRAME) return false;
     const f = this.frame;
-    f.set(this.out.buf.subarray(0, FRAME * 2));
+    const src = this.out.buf;
+    for (let i = 0; i < FRAME * 2; i++) f[i] = src[i]!;
     this.out.dropBefore(this.out.base + FRAME);
     if (this.pending) {
       if (this.cur.active) this.next.copyStateFrom(this.cur);

@@ -49,7 +49,8 @@ export class StereoFifo {
 
   append(src: Float32Array, srcOffset: number, n: number): void {
     this.reserve(n);
-    this.buf.set(src.subarray(srcOffset * 2, (srcOffset + n) * 2), this.length * 2);
+    const b = this.buf;
+    for (let i = 0, o = this.length * 2, k = srcOffset * 2; i < n * 2; i++) b[o + i] = src[k + i]!;
     this.length += n;
   }
 
@@ -121,7 +122,8 @@ export class Wsola {
       }
       this.overlapAdd(pos, this.prev < 0);
       out.reserve(HOP);
-      out.buf.set(this.ola.subarray(0, HOP * 2), out.length * 2);
+      const ob = out.buf;
+      for (let i = 0, o = out.length * 2; i < HOP * 2; i++) ob[o + i] = this.ola[i]!;
       out.length += HOP;
       this.ola.copyWithin(0, HOP * 2, SEG * 2);
       this.ola.fill(0, HOP * 2);
