@@ -45,6 +45,12 @@ const TP_FIR = (() => {
   }
   return h;
 })();
+/** TP_FIR by phase: TP_PHASES[q · TP_TAPS + k] = TP_FIR[4k + q]. */
+const TP_PHASES = (() => {
+  const p = new Float64Array(OVERSAMPLE * TP_TAPS);
+  for (let q = 0; q < OVERSAMPLE; q++) for (let k = 0; k < TP_TAPS; k++) p[q * TP_TAPS + k] = TP_FIR[OVERSAMPLE * k + q]!;
+  return p;
+})();
 
 /**
  * Streaming integrated-loudness meter for 48 kHz stereo (ITU-R BS.1770-4, EBU R128).
@@ -74,8 +80,8 @@ export class LoudnessMeter {
   private blockCount = 0;
   private peak = 0;
   private tp = 0;
-  /** The last TP_TAPS input samples per channel (ring), for the true-peak interpolator. */
-  private readonly ring = new Float64Array(2 * TP_TAPS);
+  /** The last TP_TAPS input samples per channel, each stored twice (see `run`), for the true-peak interpolator. */
+  private readonly ring = new Float64Array(2 * 2 * TP_TAPS);
   private ringPos = 0;
 
   /** Largest absolute sample seen (linear, 1 = full scale). */
@@ -119,20 +125,34 @@ export class LoudnessMeter {
     let peak = this.peak;
     let acc = this.acc;
     let accN = this.accN;
+    let tp = this.tp;
+    let pos = this.ringPos;
+    const ring = this.ring;
     for (let i = 0; i < frames; i++) {
       for (let c = 0; c < 2; c++) {
         const v = (x[2 * i + c] as number) * scale;
         const a = v < 0 ? -v : v;
         if (a > peak) peak = a;
-        const ring = this.ring;
-        ring[c * TP_TAPS + this.ringPos] = v;
-        for (let q = 0; q < OVERSAMPLE; q++) {
-          let y = 0;
-          for (let k = 0, r = this.ringPos; k < TP_TAPS; k++, r = r === 0 ? TP_TAPS - 1 : r - 1) {
-            y += TP_FIR[OVERSAMPLE * k + q]! * ring[c * TP_TAPS + r]!;
+        // The history is stored twice (at p and p + TP_TAPS) so the newest TP_TAPS samples are always contiguous,
+        // newest last: no wrap-around inside the filter loop.
+        const hb = c * 2 * TP_TAPS;
+        ring[hb + pos] = v;
+        ring[hb + pos + TP_TAPS] = v;
+        const newest = hb + pos + TP_TAPS;
+        // The interpolated points lie between the samples 6 and 7 back (the filter's delay). An inter-sample peak
+        // more than 6 dB above both its neighbours does not occur in band-limited audio, so most samples are skipped
+        // once the peak so far is known.
+        const n6 = ring[newest - 6]!;
+        const n7 = ring[newest - 7]!;
+        const half = tp * 0.5;
+        if (n6 > half || -n6 > half || n7 > half || -n7 > half) {
+          for (let q = 0; q < OVERSAMPLE; q++) {
+            let y = 0;
+            const fo = q * TP_TAPS;
+            for (let k = 0; k < TP_TAPS; k++) y += TP_PHASES[fo + k]! * ring[newest - k]!;
+            if (y > tp) tp = y;
+            else if (-y > tp) tp = -y;
           }
-          if (y > this.tp) this.tp = y;
-          else if (-y > this.tp) this.tp = -y;
         }
         const o = c * 6;
         const y1 = S1B0 * v + S1B1 * s[o]! + S1B2 * s[o + 1]! - S1A1 * s[o + 2]! - S1A2 * s[o + 3]!;
@@ -146,7 +166,7 @@ export class LoudnessMeter {
         s[o + 4] = y2;
         acc += y2 * y2;
       }
-      this.ringPos = this.ringPos === TP_TAPS - 1 ? 0 : this.ringPos + 1;
+      pos = pos === TP_TAPS - 1 ? 0 : pos + 1;
       if (++accN === HOP) {
         this.sub[this.subIndex] = acc;
         this.subIndex = (this.subIndex + 1) & 3;
@@ -157,6 +177,8 @@ export class LoudnessMeter {
       }
     }
     this.peak = peak;
+    this.tp = tp;
+    this.ringPos = pos;
     this.acc = acc;
     this.accN = accN;
   }
