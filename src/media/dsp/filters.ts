@@ -161,7 +161,7 @@ export function validateFilters(filters: unknown): Filters {
 function resolve(input: unknown): Resolved {
   if (!isObject(input)) throw bad(`filters must be an object like { equalizer: [...], timescale: {...} }, got ${String(input)}`);
   for (const k of Object.keys(input)) {
-    if (!(k in KEYS)) throw bad(`filters.${k} is not a filter; expected one of ${Object.keys(KEYS).join(', ')}`);
+    if (!Object.hasOwn(KEYS, k)) throw bad(`filters.${k} is not a filter; expected one of ${Object.keys(KEYS).join(', ')}`);
     const fields = KEYS[k as keyof Filters];
     const v = input[k];
     if (fields === null || v === undefined) continue;

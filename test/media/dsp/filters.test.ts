@@ -295,6 +295,7 @@ describe('set', () => {
   it.each<[string, unknown, string]>([
     ['not an object', 3, 'filters must be an object'],
     ['unknown filter', { echo: {} }, 'filters.echo'],
+    ['an Object.prototype name', { toString: 1 }, 'filters.toString'],
     ['volume too high', { volume: 6 }, 'filters.volume'],
     ['band out of range', { equalizer: [{ band: 15, gain: 0 }] }, 'filters.equalizer[0].band'],
     ['band not integer', { equalizer: [{ band: 1.5, gain: 0 }] }, 'filters.equalizer[0].band'],
