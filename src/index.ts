@@ -106,6 +106,30 @@ export type { PcmFramerOptions } from './media/dsp/framer.js';
 export { Resampler } from './media/dsp/resampler.js';
 export { stereoDownmix } from './media/dsp/mix.js';
 export type { StereoDownmix } from './media/dsp/mix.js';
+export { FilterChain, validateFilters, EQUALIZER_BANDS_HZ } from './media/dsp/filters.js';
+export type {
+  Filters,
+  EqualizerBand,
+  KaraokeFilter,
+  TimescaleFilter,
+  TremoloFilter,
+  VibratoFilter,
+  RotationFilter,
+  DistortionFilter,
+  ChannelMixFilter,
+  LowPassFilter,
+} from './media/dsp/filters.js';
+export {
+  LoudnessMeter,
+  gainForTarget,
+  gainFromTags,
+  parseReplayGainDb,
+  parseR128GainDb,
+  dbToGain,
+} from './media/dsp/loudness.js';
+export type { TagGain, TagGainSource } from './media/dsp/loudness.js';
+export { DuckingMixer, equalPowerGains, crossfadeInto } from './media/dsp/mixer.js';
+export type { DuckingMixerOptions, OverlayFrame } from './media/dsp/mixer.js';
 export { createOpusEncoder, opusBackendInfo, opusBitrateForRoom } from './media/opus/encoder.js';
 export type { OpusEncoderOptions, OpusFrameEncoder, RoomBitrateOptions } from './media/opus/encoder.js';
 export { createOpusDecoder } from './media/opus/decoder.js';
