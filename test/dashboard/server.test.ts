@@ -258,7 +258,8 @@ describe('createDashboard: /metrics against a real stream', () => {
     expect(live.point.bps).toBeGreaterThan(10_000);
     expect(live.point.bps).toBeLessThanOrEqual(48000 * 1.2);
     expect(live.player?.title).toMatch(/speech\.ogg$/);
-    await item.done;
+    const end = await item.done;
+    expect(end.reason, end.error?.message).toBe('finished');
     // The player is idle, the sender still open: its counters no longer move.
     const stats = session.sender!.stats();
     // Let the last datagrams reach the emulator (same process, next turns of the loop).
