@@ -257,6 +257,16 @@ export async function checkOutputPath(flag: string, path: string): Promise<void>
 }
 
 /**
+ * The library's advice names its option (`apiBase`, `timeoutMs`); on the command line the flag is what to change.
+ * Same code, same cause.
+ */
+function inCliWords(err: unknown): unknown {
+  if (!isKookRtpError(err) || !/\bapiBase\b/.test(err.message)) return err;
+  const copy = new KookRtpError(err.code, err.message.replace(/\bapiBase\b/g, '--api-base'), { cause: err });
+  return copy;
+}
+
+/**
  * Checks that every local input exists and is a file before anything starts (URLs are left to the player).
  * @throws {@link KookRtpError} `USAGE` naming the input
  */
@@ -470,7 +480,7 @@ async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.Writab
       // runCli may be embedded: leave nothing listening behind.
       await s.leave();
       await emulator?.close();
-      throw err;
+      throw inCliWords(err);
     }
     player = s.player;
     target = { kind: emulator ? 'emulator' : 'kook', host: join.ip, port: join.port, rtcpPort: join.rtcpPort, rtcpMux: join.rtcpMux, ssrc: join.audioSsrc, payloadType: join.audioPt, bitrate: join.bitrate };
