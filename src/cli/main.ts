@@ -5,6 +5,7 @@
  * error; 130 after SIGINT. Errors are one line on stderr (`kook-rtp: CODE: message`), with the stack only under
  * `--verbose`. The bot token is never printed.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { access, constants as fsConstants, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
@@ -19,6 +20,7 @@ import type { KookStreamReport } from '../emulator/kook/stream.js';
 import type { VoiceSession } from '../kook/session.js';
 import type { Dashboard } from '../dashboard/dashboard.js';
 import { probe } from '../media/probe.js';
+import { opusBackendInfo } from '../media/opus/encoder.js';
 import type { TrackInfo } from '../media/probe.js';
 import type { PacketRecorder } from '../record/recorders.js';
 import type { PacketKind } from '../transport/transport.js';
@@ -56,6 +58,7 @@ Play options:
   --seek S                  start the first input S seconds in
   --passthrough MODE        auto (default) | never | always (Opus files sent unchanged even over budget)
   --no-guard                disable the bitrate guard (to see the server's 120% rule bite)
+  --cname C                 RTCP CNAME with --to (default kook-rtp-<hash of target and SSRC>, as sdp prints it)
   --stats-json FILE         write the stats (schema in README) when done
   --pcap FILE               write every packet sent as a libpcap file
   --record FILE             write what was sent as Ogg/Opus
@@ -85,6 +88,7 @@ const PLAY_OPTIONS = {
   seek: { type: 'string' },
   passthrough: { type: 'string' },
   'no-guard': { type: 'boolean' },
+  cname: { type: 'string' },
   'stats-json': { type: 'string' },
   pcap: { type: 'string' },
   record: { type: 'string' },
@@ -143,14 +147,16 @@ export async function runCli(argv: readonly string[], io: { stdout?: NodeJS.Writ
       case 'sdp': {
         if (!flags.to) throw new KookRtpError('USAGE', 'sdp needs --to rtp://host:port[?rtcpport=N]');
         const t = parseRtpUrl(flags.to, muxFlag(flags));
+        const sdpSsrc = intFlag(flags.ssrc, 'ssrc', 0, 0xffffffff) ?? 1111;
         stdout.write(
           buildOpusSdp({
+            cname: flags.cname ?? defaultCname(t, sdpSsrc),
             address: t.host,
             port: t.port,
             rtcpPort: t.rtcpPort,
             rtcpMux: t.rtcpMux,
             payloadType: intFlag(flags.pt, 'pt', 0, 127) ?? 111,
-            ssrc: intFlag(flags.ssrc, 'ssrc', 0, 0xffffffff) ?? 1111,
+            ssrc: sdpSsrc,
             ...(flags.bitrate === undefined ? {} : { bitrate: intFlag(flags.bitrate, 'bitrate', 1000, 10_000_000)! }),
           }),
         );
@@ -166,6 +172,21 @@ export async function runCli(argv: readonly string[], io: { stdout?: NodeJS.Writ
     if (verbose && err instanceof Error && err.stack) stderr.write(`${err.stack}\n`);
     return isKookRtpError(err, 'USAGE') ? 2 : 1;
   }
+}
+
+/**
+ * The CNAME of a `--to` push: `kook-rtp-` and 12 hex digits of a hash of the target and the SSRC. `play --to` and
+ * `sdp --to` with the same options compute the same one (RFC 3550 §6.5.1 asks only that it be unique in the session:
+ * two pushes with one SSRC to one receiver would collide on the SSRC first).
+ */
+export function defaultCname(t: { host: string; port: number }, ssrc: number): string {
+  return `kook-rtp-${createHash('sha256').update(`${t.host}|${t.port}|${ssrc >>> 0}`).digest('hex').slice(0, 12)}`;
+}
+
+/** Which Opus encoder runs: the native binding, or the WebAssembly fallback and why (see the README's Set-up). */
+export function opusBackendLine(b: { backend: 'native' | 'opusscript'; nativeError?: string }): string {
+  if (b.backend === 'native') return 'Opus encoder: native (@discordjs/opus)';
+  return `Opus encoder: opusscript (WebAssembly; the native module did not load${b.nativeError === undefined ? '' : `: ${b.nativeError.split('\n')[0]}`})`;
 }
 
 /** The version in package.json (two folders up from both src/cli and dist/cli). */
@@ -397,6 +418,9 @@ async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.Writab
   }
   const dashboard = await startDashboard(flags, stderr);
   if (dashboard !== undefined) hooks.dashboard = dashboard;
+  const backend = opusBackendInfo();
+  out.info(opusBackendLine(backend));
+  out.event('encoder', { ...backend });
 
   const recorders: PacketRecorder[] = [];
   if (flags.pcap || flags.record) {
@@ -427,6 +451,8 @@ async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.Writab
     const room = bitrate ?? 48000;
     const sender = createRtpSender({
       target: { host: t.host, port: t.port, rtcpPort: t.rtcpPort, rtcpMux: t.rtcpMux },
+      // The CNAME `kook-rtp sdp` prints for the same target and SSRC, so a receiver's SDP matches the RTCP.
+      rtcp: { cname: flags.cname ?? defaultCname(t, ssrc ?? 1111) },
       ...(ssrc === undefined ? {} : { ssrc }),
       ...(pt === undefined ? {} : { payloadType: pt }),
       roomBitrate: room,

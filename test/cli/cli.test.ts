@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeError, normalizeArgs, type StatsDocument } from '../../src/cli/main.js';
+import { describeError, normalizeArgs, opusBackendLine, type StatsDocument } from '../../src/cli/main.js';
 import { runCliInProcess } from '../helpers.js';
 import { parseRtpUrl } from '../../src/cli/target.js';
 import { formatTime, progressLine } from '../../src/cli/output.js';
@@ -52,6 +52,8 @@ describe('kook-rtp CLI', () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain('KOOK emulator report');
     expect(r.out).toMatch(/lost 0,/);
+    // Which Opus encoder is in use, as the README's Set-up says npm start prints it.
+    expect(r.out).toMatch(/^Opus encoder: (native \(@discordjs\/opus\)|opusscript \(WebAssembly; the native module did not load.*\))$/m);
     const doc = JSON.parse(readFileSync(statsFile, 'utf8')) as StatsDocument;
     expect(doc.schema).toBe('kook-rtp/stats@1');
     expect(doc.target.kind).toBe('emulator');
@@ -211,5 +213,15 @@ describe('kook-rtp CLI: mistakes caught before anything plays', () => {
     expect(describeError(Object.assign(new Error("ENOENT: no such file, open 'x'"), { code: 'ENOENT' }))).toBe("ENOENT: ENOENT: no such file, open 'x'");
     expect(describeError(new Error('boom'))).toBe('INTERNAL: boom');
     expect(describeError('text')).toBe('INTERNAL: text');
+  });
+});
+
+describe('opusBackendLine', () => {
+  it.each([
+    { b: { backend: 'native' as const }, line: 'Opus encoder: native (@discordjs/opus)' },
+    { b: { backend: 'opusscript' as const, nativeError: 'Cannot find module opus.node\n at x' }, line: 'Opus encoder: opusscript (WebAssembly; the native module did not load: Cannot find module opus.node)' },
+    { b: { backend: 'opusscript' as const }, line: 'Opus encoder: opusscript (WebAssembly; the native module did not load)' },
+  ])('$line', ({ b, line }) => {
+    expect(opusBackendLine(b)).toBe(line);
   });
 });
