@@ -25,6 +25,7 @@ import type { TrackInfo } from '../media/probe.js';
 import type { PacketRecorder } from '../record/recorders.js';
 import type { PacketKind } from '../transport/transport.js';
 import { buildOpusSdp } from '../wire/sdp.js';
+import { MAX_VOLUME } from '../util/volume.js';
 import { CliOutput, outputMode } from './output.js';
 import { parseRtpUrl } from './target.js';
 
@@ -405,7 +406,7 @@ async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.Writab
   const ssrc = intFlag(flags.ssrc, 'ssrc', 0, 0xffffffff);
   const pt = intFlag(flags.pt, 'pt', 0, 127);
   const bitrate = intFlag(flags.bitrate, 'bitrate', 6000, 10_000_000);
-  const volume = numFlag(flags.volume, 'volume', 0, 16) ?? 1;
+  const volume = numFlag(flags.volume, 'volume', 0, MAX_VOLUME) ?? 1;
   const seek = numFlag(flags.seek, 'seek', 0, 1e7);
   const loop = loopOption(flags.loop);
   const passthrough = passthroughOption(flags.passthrough);
