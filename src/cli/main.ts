@@ -5,8 +5,10 @@
  * error; 130 after SIGINT. Errors are one line on stderr (`kook-rtp: CODE: message`), with the stack only under
  * `--verbose`. The bot token is never printed.
  */
-import { realpathSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { access, constants as fsConstants, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { KookRtpError, isKookRtpError } from '../errors.js';
@@ -18,10 +20,12 @@ import type { KookStreamReport } from '../emulator/kook/stream.js';
 import type { VoiceSession } from '../kook/session.js';
 import type { Dashboard } from '../dashboard/dashboard.js';
 import { probe } from '../media/probe.js';
+import { opusBackendInfo } from '../media/opus/encoder.js';
 import type { TrackInfo } from '../media/probe.js';
 import type { PacketRecorder } from '../record/recorders.js';
 import type { PacketKind } from '../transport/transport.js';
 import { buildOpusSdp } from '../wire/sdp.js';
+import { MAX_VOLUME } from '../util/volume.js';
 import { CliOutput, outputMode } from './output.js';
 import { parseRtpUrl } from './target.js';
 
@@ -35,6 +39,7 @@ const loadDashboard = (): Promise<typeof import('../dashboard/dashboard.js')> =>
 const USAGE = `kook-rtp — stream audio files as RTP/Opus to KOOK voice channels or any RTP endpoint
 
 Usage:
+  kook-rtp --version                      print the version
   kook-rtp play <input...> [options]     play files/URLs as one RTP stream
   kook-rtp emulator [--port N] [--bitrate N] [--token T] [--dashboard [PORT]]
   kook-rtp probe <input>                  print what an input holds (JSON)
@@ -54,6 +59,7 @@ Play options:
   --seek S                  start the first input S seconds in
   --passthrough MODE        auto (default) | never | always (Opus files sent unchanged even over budget)
   --no-guard                disable the bitrate guard (to see the server's 120% rule bite)
+  --cname C                 RTCP CNAME with --to (default kook-rtp-<hash of target and SSRC>, as sdp prints it)
   --stats-json FILE         write the stats (schema in README) when done
   --pcap FILE               write every packet sent as a libpcap file
   --record FILE             write what was sent as Ogg/Opus
@@ -83,6 +89,7 @@ const PLAY_OPTIONS = {
   seek: { type: 'string' },
   passthrough: { type: 'string' },
   'no-guard': { type: 'boolean' },
+  cname: { type: 'string' },
   'stats-json': { type: 'string' },
   pcap: { type: 'string' },
   record: { type: 'string' },
@@ -105,13 +112,11 @@ export async function runCli(argv: readonly string[], io: { stdout?: NodeJS.Writ
   let verbose = argv.includes('--verbose') || argv.includes('-v');
   try {
     const [command, ...rest] = argv;
-    // `--loop` and `--dashboard` may stand alone: give them their default value so parseArgs (which needs a value)
-    // accepts them.
-    const normalized = rest.flatMap((a, i) => {
-      if (a === '--loop' && (rest[i + 1] === undefined || rest[i + 1]!.startsWith('-') || !['off', 'track', 'queue'].includes(rest[i + 1]!))) return ['--loop=queue'];
-      if (a === '--dashboard' && !/^\d+$/.test(rest[i + 1] ?? '')) return ['--dashboard=0'];
-      return [a];
-    });
+    if (command === '--version' || command === '-V' || command === 'version') {
+      stdout.write(`kook-rtp ${packageVersion()}\n`);
+      return 0;
+    }
+    const normalized = normalizeArgs(rest);
     let parsed: { values: Flags; positionals: string[] };
     try {
       parsed = parseArgs({ args: normalized, options: PLAY_OPTIONS, allowPositionals: true, strict: true }) as { values: Flags; positionals: string[] };
@@ -143,14 +148,16 @@ export async function runCli(argv: readonly string[], io: { stdout?: NodeJS.Writ
       case 'sdp': {
         if (!flags.to) throw new KookRtpError('USAGE', 'sdp needs --to rtp://host:port[?rtcpport=N]');
         const t = parseRtpUrl(flags.to, muxFlag(flags));
+        const sdpSsrc = intFlag(flags.ssrc, 'ssrc', 0, 0xffffffff) ?? 1111;
         stdout.write(
           buildOpusSdp({
+            cname: flags.cname ?? defaultCname(t, sdpSsrc),
             address: t.host,
             port: t.port,
             rtcpPort: t.rtcpPort,
             rtcpMux: t.rtcpMux,
             payloadType: intFlag(flags.pt, 'pt', 0, 127) ?? 111,
-            ssrc: intFlag(flags.ssrc, 'ssrc', 0, 0xffffffff) ?? 1111,
+            ssrc: sdpSsrc,
             ...(flags.bitrate === undefined ? {} : { bitrate: intFlag(flags.bitrate, 'bitrate', 1000, 10_000_000)! }),
           }),
         );
@@ -168,9 +175,134 @@ export async function runCli(argv: readonly string[], io: { stdout?: NodeJS.Writ
   }
 }
 
-function describeError(err: unknown): string {
+/**
+ * The CNAME of a `--to` push: `kook-rtp-` and 12 hex digits of a hash of the target and the SSRC. `play --to` and
+ * `sdp --to` with the same options compute the same one (RFC 3550 §6.5.1 asks only that it be unique in the session:
+ * two pushes with one SSRC to one receiver would collide on the SSRC first).
+ */
+export function defaultCname(t: { host: string; port: number }, ssrc: number): string {
+  return `kook-rtp-${createHash('sha256').update(`${t.host}|${t.port}|${ssrc >>> 0}`).digest('hex').slice(0, 12)}`;
+}
+
+/** Which Opus encoder runs: the native binding, or the WebAssembly fallback and why (see the README's Set-up). */
+export function opusBackendLine(b: { backend: 'native' | 'opusscript'; nativeError?: string }): string {
+  if (b.backend === 'native') return 'Opus encoder: native (@discordjs/opus)';
+  return `Opus encoder: opusscript (WebAssembly; the native module did not load${b.nativeError === undefined ? '' : `: ${b.nativeError.split('\n')[0]}`})`;
+}
+
+/** The version in package.json (two folders up from both src/cli and dist/cli). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
+
+const STRING_OPTIONS = new Set(Object.entries(PLAY_OPTIONS).filter(([, o]) => o.type === 'string').map(([k]) => `--${k}`));
+
+/**
+ * Prepares argv for parseArgs. `--loop` and `--dashboard` may stand alone (they get their default value); a negative
+ * number after a string option (`--ssrc -5`) is its value, so the option's own range check answers, not parseArgs.
+ * `--loop WORD` where WORD is neither a mode nor something that looks like an input is a wrong mode, not an input.
+ */
+export function normalizeArgs(rest: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    const next = rest[i + 1];
+    if (a === '--loop') {
+      if (next !== undefined && ['off', 'track', 'queue'].includes(next)) {
+        out.push(`--loop=${next}`);
+        i++;
+      } else if (next === undefined || next.startsWith('-') || looksLikeInput(next)) {
+        out.push('--loop=queue');
+      } else {
+        throw new KookRtpError('USAGE', `--loop must be off, track or queue, found "${next}" (a bare --loop repeats the queue)`);
+      }
+    } else if (a === '--dashboard' && !/^\d+$/.test(next ?? '')) {
+      out.push('--dashboard=0');
+    } else if (STRING_OPTIONS.has(a) && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+/** A path or URL: has a dot, a slash or a colon, or names an existing file. */
+function looksLikeInput(v: string): boolean {
+  return /[./\\:]/.test(v) || existsSync(v);
+}
+
+/**
+ * `CODE: message` for any error: ours carry a code; Node's system errors their errno code (`ENOENT`); anything else
+ * is reported as `INTERNAL`, so a script can always split the line on the first colon.
+ */
+export function describeError(err: unknown): string {
   if (isKookRtpError(err)) return `${err.code}: ${err.message}`;
-  return err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  return `${typeof code === 'string' && /^[A-Z0-9_]+$/.test(code) ? code : 'INTERNAL'}: ${message}`;
+}
+
+/**
+ * Checks that a file can be written at `path` before anything plays: its folder exists and is writable, and the
+ * path is not a folder. Nothing is created.
+ * @throws {@link KookRtpError} `USAGE` naming the flag and the path
+ */
+export async function checkOutputPath(flag: string, path: string): Promise<void> {
+  const abs = resolvePath(path);
+  const dir = dirname(abs);
+  const fail = (why: string): never => {
+    throw new KookRtpError('USAGE', `${flag} ${path}: ${why}`);
+  };
+  let dirStat;
+  try {
+    dirStat = await stat(dir);
+  } catch {
+    return fail(`the folder ${dir} does not exist (create it first)`);
+  }
+  if (!dirStat.isDirectory()) fail(`${dir} is not a folder`);
+  try {
+    await access(dir, fsConstants.W_OK);
+  } catch {
+    fail(`the folder ${dir} is not writable`);
+  }
+  try {
+    const st = await stat(abs);
+    if (st.isDirectory()) fail('is a folder, not a file');
+    await access(abs, fsConstants.W_OK).catch(() => fail('exists and is not writable'));
+  } catch (err) {
+    if (isKookRtpError(err)) throw err;
+    // Does not exist yet: it will be created.
+  }
+}
+
+/**
+ * The library's advice names its option (`apiBase`, `timeoutMs`); on the command line the flag is what to change.
+ * Same code, same cause.
+ */
+function inCliWords(err: unknown): unknown {
+  if (!isKookRtpError(err) || !/\bapiBase\b/.test(err.message)) return err;
+  const copy = new KookRtpError(err.code, err.message.replace(/\bapiBase\b/g, '--api-base'), { cause: err });
+  return copy;
+}
+
+/**
+ * Checks that every local input exists and is a file before anything starts (URLs are left to the player).
+ * @throws {@link KookRtpError} `USAGE` naming the input
+ */
+export function checkInputs(inputs: readonly string[]): void {
+  for (const input of inputs) {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input)) continue;
+    let st;
+    try {
+      st = statSync(input);
+    } catch {
+      throw new KookRtpError('USAGE', `input ${input} does not exist`);
+    }
+    if (!st.isFile()) throw new KookRtpError('USAGE', `input ${input} is not a file`);
+  }
 }
 
 function intFlag(v: string | undefined, name: string, min: number, max: number): number | undefined {
@@ -274,14 +406,22 @@ async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.Writab
   const ssrc = intFlag(flags.ssrc, 'ssrc', 0, 0xffffffff);
   const pt = intFlag(flags.pt, 'pt', 0, 127);
   const bitrate = intFlag(flags.bitrate, 'bitrate', 6000, 10_000_000);
-  const volume = numFlag(flags.volume, 'volume', 0, 16) ?? 1;
+  const volume = numFlag(flags.volume, 'volume', 0, MAX_VOLUME) ?? 1;
   const seek = numFlag(flags.seek, 'seek', 0, 1e7);
   const loop = loopOption(flags.loop);
   const passthrough = passthroughOption(flags.passthrough);
   const mux = muxFlag(flags);
   const guard = flags['no-guard'] ? { enabled: false } : {};
+  checkInputs(inputs);
+  for (const flag of ['stats-json', 'pcap', 'record'] as const) {
+    const path = flags[flag];
+    if (path !== undefined) await checkOutputPath(`--${flag}`, path);
+  }
   const dashboard = await startDashboard(flags, stderr);
   if (dashboard !== undefined) hooks.dashboard = dashboard;
+  const backend = opusBackendInfo();
+  out.info(opusBackendLine(backend));
+  out.event('encoder', { ...backend });
 
   const recorders: PacketRecorder[] = [];
   if (flags.pcap || flags.record) {
@@ -312,6 +452,8 @@ async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.Writab
     const room = bitrate ?? 48000;
     const sender = createRtpSender({
       target: { host: t.host, port: t.port, rtcpPort: t.rtcpPort, rtcpMux: t.rtcpMux },
+      // The CNAME `kook-rtp sdp` prints for the same target and SSRC, so a receiver's SDP matches the RTCP.
+      rtcp: { cname: flags.cname ?? defaultCname(t, ssrc ?? 1111) },
       ...(ssrc === undefined ? {} : { ssrc }),
       ...(pt === undefined ? {} : { payloadType: pt }),
       roomBitrate: room,
@@ -365,7 +507,7 @@ async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.Writab
       // runCli may be embedded: leave nothing listening behind.
       await s.leave();
       await emulator?.close();
-      throw err;
+      throw inCliWords(err);
     }
     player = s.player;
     target = { kind: emulator ? 'emulator' : 'kook', host: join.ip, port: join.port, rtcpPort: join.rtcpPort, rtcpMux: join.rtcpMux, ssrc: join.audioSsrc, payloadType: join.audioPt, bitrate: join.bitrate };
@@ -418,10 +560,12 @@ async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.Writab
   else await player.destroy();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  let recordFailed = false;
   for (const r of recorders) {
     try {
       await r.close();
     } catch (err) {
+      recordFailed = true;
       stderr.write(`kook-rtp: ${describeError(err)}\n`);
     }
   }
@@ -442,7 +586,15 @@ async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.Writab
     ...(streamClosed === undefined ? {} : { streamClosed }),
     ...(report === undefined ? {} : { emulator: report }),
   };
-  if (flags['stats-json']) await writeFile(flags['stats-json'], `${JSON.stringify(doc, null, 2)}\n`);
+  let writeFailed = false;
+  if (flags['stats-json']) {
+    try {
+      await writeFile(flags['stats-json'], `${JSON.stringify(doc, null, 2)}\n`);
+    } catch (err) {
+      writeFailed = true;
+      stderr.write(`kook-rtp: WRITE_FAILED: --stats-json ${flags['stats-json']}: ${(err as Error).message}\n`);
+    }
+  }
   if (report) {
     if (out.mode === 'json') out.event('report', { report });
     else if (out.mode !== 'quiet') stdout.write(`${formatReport(report)}\n`);
@@ -454,20 +606,20 @@ async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS.Writab
   if (interrupted) return 130;
   const failed = tracks.filter((t) => t.reason !== 'finished' && !(loop !== 'off' && t.reason === 'stopped'));
   if (report?.kicked) {
-    stderr.write(`kook-rtp: the emulator closed the stream: 1 s bitrate ${report.kicked.windowBitrate} bps over the limit ${report.kicked.limit} bps\n`);
+    stderr.write(`kook-rtp: STREAM_CLOSED: the emulator closed the stream: 1 s bitrate ${report.kicked.windowBitrate} bps over the limit ${report.kicked.limit} bps\n`);
     return 1;
   }
   if (streamClosed !== undefined) {
-    stderr.write(`kook-rtp: the far side closed the stream (${streamClosed})\n`);
+    stderr.write(`kook-rtp: STREAM_CLOSED: the far side closed the stream (${streamClosed})\n`);
     return 1;
   }
   if (failed.length > 0) {
     const first = failed[0]!;
-    const why = first.error ? `${first.error.code}: ${first.error.message}` : (first.reason ?? 'not played');
-    stderr.write(`kook-rtp: ${failed.length} of ${tracks.length} track(s) did not play; ${first.title}: ${why}\n`);
+    const why = first.error ? first.error.message : (first.reason ?? 'not played');
+    stderr.write(`kook-rtp: ${first.error?.code ?? 'NOT_PLAYED'}: ${failed.length} of ${tracks.length} track(s) did not play; ${first.title}: ${why}\n`);
     return 1;
   }
-  return 0;
+  return writeFailed || recordFailed ? 1 : 0;
 }
 
 /** The emulator's report as a short human-readable block. */
@@ -520,7 +672,7 @@ async function emulatorCommand(flags: Flags, stdout: NodeJS.WritableStream, stde
  */
 export function runCliProcess(): void {
   process.on('unhandledRejection', (err) => {
-    process.stderr.write(`kook-rtp: internal error: ${describeError(err)}\n`);
+    process.stderr.write(`kook-rtp: ${describeError(err)} (unhandled rejection)\n`);
   });
   runCli(process.argv.slice(2)).then(
     (code) => {

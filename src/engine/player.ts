@@ -21,6 +21,7 @@ import { openTrackInWorker } from './mediaPool.js';
 import type { ModerationEvent } from '../services/moderate.js';
 import type { RtpSender } from './sender.js';
 import { emitGuarded } from '../util/emit.js';
+import { checkVolume } from '../util/volume.js';
 import type { BitrateAdviceEvent, ProgressEvent, SenderStats } from '../pacer/stats.js';
 
 /** Why a track stopped playing. */
@@ -758,12 +759,6 @@ export class Player extends EventEmitter<PlayerEvents> {
   }
 }
 
-function checkVolume(v: number): number {
-  if (!(Number.isFinite(v) && v >= 0 && v <= 16)) {
-    throw new KookRtpError('INVALID_ARGUMENT', `volume must be a linear gain from 0 to 16, got ${String(v)}`);
-  }
-  return v;
-}
 
 function isReopenable(input: TrackInput): boolean {
   return typeof input === 'string' || input instanceof URL || input instanceof Uint8Array;

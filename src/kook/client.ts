@@ -27,6 +27,7 @@
 import { KookRtpError } from '../errors.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, readAnswerText } from '../util/body.js';
 import { KookApiError, KookHttpError, KookRateLimitError, redact, scrubError } from './errors.js';
+import { apiPathHint, describeNetworkFailure, hostPort } from './netFailure.js';
 
 /** KOOK's production API base. */
 export const KOOK_API_BASE = 'https://www.kookapp.cn/api/v3';
@@ -470,11 +471,11 @@ export function createKookClient(options: KookClientOptions): KookClient {
           const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
           const unsent = !timedOut && errorCodes(err).some((c) => UNSENT_CODES.has(c));
           const mapped = timedOut
-            ? new KookRtpError('TIMEOUT', `KOOK ${endpoint} gave no answer within ${timeoutMs} ms; raise timeoutMs or retry later`, {
+            ? new KookRtpError('TIMEOUT', `KOOK ${endpoint} at ${redact(hostPort(new URL(apiBase)), secrets)} gave no answer within ${timeoutMs} ms (timeout); check that the server is up, raise timeoutMs or retry later`, {
                 cause: scrubError(err, secrets),
               })
             : new KookHttpError(
-                { endpoint, status: 0, detail: `no HTTP answer (${redact(String((err as Error).message ?? err), secrets)}${unsent ? ', request not sent' : ''})` },
+                { endpoint, status: 0, detail: redact(`${describeNetworkFailure(err, new URL(apiBase))}${unsent ? ' (request not sent)' : ''}`, secrets) },
                 { cause: scrubError(err, secrets) },
               );
           const mayRetry = spec.retry === 'idempotent' || unsent;
@@ -522,7 +523,8 @@ export function createKookClient(options: KookClientOptions): KookClient {
             detail:
               `HTTP ${status}` +
               (envelope !== undefined ? ` with code ${String(apiCode)}: ${apiMessage ?? ''}` : '') +
-              (status === 401 || status === 403 ? '; check the bot token and its permissions' : ''),
+              (status === 401 || status === 403 ? '; check the bot token and its permissions' : '') +
+              redact(apiPathHint(apiBase, status), secrets),
           });
           // 401/403 will not heal by repeating; 4xx in general is our fault. Only 5xx is transient.
           if (status >= 500 && spec.retry === 'idempotent' && failures < retries) {

@@ -263,6 +263,50 @@ function packetBitrate(packets: readonly Uint8Array[]): number | undefined {
   return samples >= 9600 ? Math.round((bytes * 8 * 48000) / samples) : undefined;
 }
 
+/** Where the audio pages of an Ogg stream begin, and how much of the pages seen is page framing. */
+interface OggLayout {
+  /** Byte offset of the first page with a granule position above 0 (the header pages have 0), if seen. */
+  readonly audioStart: number | undefined;
+  /** Page header bytes (27 + segment table) and total bytes of the complete audio pages seen. */
+  readonly audioFraming: number;
+  readonly audioTotal: number;
+}
+
+/** Walks the complete Ogg pages at the start of `buf` (page headers only, no CRC check). */
+export function oggLayout(buf: Uint8Array): OggLayout {
+  let o = 0;
+  let audioStart: number | undefined;
+  let audioFraming = 0;
+  let audioTotal = 0;
+  while (o + 27 <= buf.length && buf[o] === 0x4f && buf[o + 1] === 0x67 && buf[o + 2] === 0x67 && buf[o + 3] === 0x53) {
+    const nsegs = buf[o + 26]!;
+    const header = 27 + nsegs;
+    if (o + header > buf.length) break;
+    let body = 0;
+    for (let i = 0; i < nsegs; i++) body += buf[o + 27 + i]!;
+    if (o + header + body > buf.length) break;
+    const granule = new DataView(buf.buffer, buf.byteOffset + o + 6, 8).getBigInt64(0, true);
+    if (audioStart === undefined && granule > 0n) audioStart = o;
+    if (audioStart !== undefined) {
+      audioFraming += header;
+      audioTotal += header + body;
+    }
+    o += header + body;
+  }
+  return { audioStart, audioFraming, audioTotal };
+}
+
+/**
+ * The mean bitrate of the audio packets, as ffprobe's packet sizes summed over the duration say it: the bytes after
+ * the header pages, less the page framing in the proportion seen in the first audio pages (exact when the whole file
+ * was read). Tags and cover art are not audio and do not count.
+ */
+function oggAudioBitrate(layout: OggLayout, size: number | undefined, durationSec: number | undefined): number | undefined {
+  if (size === undefined || durationSec === undefined || durationSec <= 0 || layout.audioStart === undefined || layout.audioTotal === 0) return undefined;
+  const audioBytes = (size - layout.audioStart) * (1 - layout.audioFraming / layout.audioTotal);
+  return Math.round((audioBytes * 8) / durationSec);
+}
+
 async function probeOgg(reader: ByteReader): Promise<ProbeResult> {
   const demux = new OggDemuxer();
   let packets: Uint8Array[] = [];
@@ -298,11 +342,18 @@ async function probeOgg(reader: ByteReader): Promise<ProbeResult> {
         // optional
       }
     }
+    if (peeked < want && packets.length <= 2) {
+      // The whole input was read: an OpusHead, maybe OpusTags, and not one audio packet.
+      throw new KookRtpError('INVALID_INPUT', `${reader.description} is an Ogg/Opus file with its header pages but no audio packets: no audio to play`);
+    }
     const g = tail ? lastGranule(tail, demux.serial) : undefined;
     const durationSec = g !== undefined && g > BigInt(head.preSkip) ? Number(g - BigInt(head.preSkip)) / 48000 : undefined;
     const est = packetBitrate(packets.slice(2));
-    const whole = durationSec && reader.size !== undefined ? Math.round((reader.size * 8) / durationSec) : undefined;
-    const bitrate = est !== undefined && whole !== undefined ? Math.max(est, whole) : (est ?? whole);
+    const mean = oggAudioBitrate(oggLayout(buf), reader.size, durationSec);
+    // Shown: the whole file's mean from its packets. For the passthrough decision: the larger of that and the
+    // first seconds' rate, so a loud start is not hidden by a quiet end.
+    const bitrate = mean ?? est;
+    const decisionBitrate = est !== undefined && mean !== undefined ? Math.max(est, mean) : bitrate;
     return {
       info: {
         container: 'ogg',
@@ -313,7 +364,7 @@ async function probeOgg(reader: ByteReader): Promise<ProbeResult> {
         ...(bitrate !== undefined ? { bitrate } : {}),
         ...tagFields(tags),
       },
-      detail: { kind: 'ogg-opus', head, ...(bitrate !== undefined ? { packetBitrate: bitrate } : {}) },
+      detail: { kind: 'ogg-opus', head, ...(decisionBitrate !== undefined ? { packetBitrate: decisionBitrate } : {}) },
     };
   }
   if (first.length >= 30 && first[0] === 1 && ascii(first, 1, 7) === 'vorbis') {
@@ -332,6 +383,16 @@ async function probeOgg(reader: ByteReader): Promise<ProbeResult> {
     }
     const g = tail ? lastGranule(tail, demux.serial) : undefined;
     const durationSec = g !== undefined && sampleRate > 0 ? Number(g) / sampleRate : undefined;
+    // The header's nominal rate is the encoder's target, often far from what the packets carry: measure them.
+    let layout = oggLayout(buf);
+    while (layout.audioStart === undefined && peeked === want && want < ESTIMATE_MAX_BYTES) {
+      want *= 2;
+      buf = await reader.peek(want);
+      peeked = buf.length;
+      layout = oggLayout(buf);
+    }
+    const measured = oggAudioBitrate(layout, reader.size, durationSec);
+    const bitrate = measured ?? (nominal > 0 ? nominal : undefined);
     return {
       info: {
         container: 'ogg',
@@ -339,7 +400,7 @@ async function probeOgg(reader: ByteReader): Promise<ProbeResult> {
         sampleRate,
         channels,
         ...(durationSec !== undefined ? { durationSec } : {}),
-        ...(nominal > 0 ? { bitrate: nominal } : {}),
+        ...(bitrate !== undefined ? { bitrate } : {}),
         ...tagFields(tags),
       },
       detail: { kind: 'ogg-vorbis' },
@@ -428,8 +489,59 @@ function ffmpegOr(container: ContainerName, what: string, codec: CodecName = 'un
   if (!findFfmpeg()) {
     throw new KookRtpError('UNSUPPORTED_FORMAT', `detected ${what}, which kook-rtp cannot decode in-process and ffmpeg is not on the PATH: install ffmpeg, or convert to MP3, FLAC, WAV, Ogg (Opus/Vorbis/FLAC) or WebM/Opus`);
   }
-  // Rate and channels are what ffmpeg is asked to output.
+  // Rate and channels: what ffmpeg is asked to output, unless the container says the stream's own (withStreamFormat).
   return { info: { container, codec, sampleRate: 48000, channels: 2 }, detail: { kind: 'ffmpeg', what } };
+}
+
+/**
+ * The sample rate and channel count of the first audio sample entry of an MP4/M4A (`stsd`, ISO/IEC 14496-12
+ * §12.2.3; QuickTime's version 2 sound description keeps a 64-bit float rate), found anywhere in `b`.
+ * @returns undefined when no complete entry is in `b`, or it says nothing plausible
+ */
+export function mp4AudioEntry(b: Uint8Array): { sampleRate: number; channels: number } | undefined {
+  for (let i = b.indexOf(0x73, 4); i >= 0 && i + 48 <= b.length; i = b.indexOf(0x73, i + 1)) {
+    if (ascii(b, i, i + 4) !== 'stsd') continue;
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const entry = i + 12; // after the type, version/flags and entry_count
+    const version = v.getUint16(entry + 16);
+    let sampleRate: number;
+    let channels: number;
+    if (version === 2) {
+      if (entry + 52 > b.length) return undefined;
+      sampleRate = Math.round(v.getFloat64(entry + 40));
+      channels = v.getUint32(entry + 48);
+    } else {
+      channels = v.getUint16(entry + 24);
+      sampleRate = v.getUint16(entry + 32);
+      // Rates above 65535 do not fit the 16.16 field: writers put 0 there; the track's mdhd timescale (before its
+      // stsd, ISO/IEC 14496-12 §8.4.2) is then the sample rate.
+      if (sampleRate === 0) sampleRate = mdhdTimescaleBefore(b, i) ?? 0;
+    }
+    if (sampleRate >= 1000 && sampleRate <= 768000 && channels >= 1 && channels <= 64) return { sampleRate, channels };
+    return undefined;
+  }
+  return undefined;
+}
+
+/** The timescale of the last `mdhd` box before `end` in `b`. */
+function mdhdTimescaleBefore(b: Uint8Array, end: number): number | undefined {
+  let at = end - 4;
+  while (at >= 0 && !(b[at] === 0x6d && b[at + 1] === 0x64 && b[at + 2] === 0x68 && b[at + 3] === 0x64)) at--;
+  if (at < 0 || at + 28 > b.length) return undefined;
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return v.getUint32(at + (b[at + 4] === 1 ? 24 : 16));
+}
+
+/** How far from the end to look for an MP4's `moov` when it is not at the start (the sample entry is near its start). */
+const MP4_TAIL = 1024 * 1024;
+
+/** For an input ffmpeg decodes: the stream's own sample rate when the container says it (MP4/M4A). */
+async function withStreamFormat(r: ProbeResult, reader: ByteReader): Promise<ProbeResult> {
+  if (r.info.container !== 'mp4') return r;
+  let entry = mp4AudioEntry(await reader.peek(PEEK));
+  if (entry === undefined && reader.canReadTail) entry = mp4AudioEntry(await reader.readTail(MP4_TAIL));
+  // Only the rate: the entry's channel count is 2 for AAC whatever the stream holds (the AudioSpecificConfig says it).
+  return entry === undefined ? r : { ...r, info: { ...r.info, sampleRate: entry.sampleRate } };
 }
 
 /** Sniffs containers we can only hand to ffmpeg. */
@@ -500,13 +612,13 @@ async function probeContent(reader: ByteReader, options: Pick<ProbeOptions, 'raw
     if (ascii(b, 0, 4) === 'OggS') return probeOgg(reader);
     if (b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) return probeWebm(reader);
     const other = sniffOther(await reader.peek(PEEK));
-    if (other) return other;
+    if (other) return withStreamFormat(other, reader);
   }
   const mp3 = await probeMp3(reader, tags, id3);
   if (mp3) return mp3;
   if (id3) {
     const other = sniffOther(await reader.peek(PEEK));
-    if (other) return other;
+    if (other) return withStreamFormat(other, reader);
   }
   throw new KookRtpError(
     'UNSUPPORTED_FORMAT',

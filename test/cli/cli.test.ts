@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { StatsDocument } from '../../src/cli/main.js';
+import { describeError, normalizeArgs, opusBackendLine, type StatsDocument } from '../../src/cli/main.js';
 import { runCliInProcess } from '../helpers.js';
 import { parseRtpUrl } from '../../src/cli/target.js';
 import { formatTime, progressLine } from '../../src/cli/output.js';
@@ -52,6 +52,8 @@ describe('kook-rtp CLI', () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain('KOOK emulator report');
     expect(r.out).toMatch(/lost 0,/);
+    // Which Opus encoder is in use, as the README's Set-up says npm start prints it.
+    expect(r.out).toMatch(/^Opus encoder: (native \(@discordjs\/opus\)|opusscript \(WebAssembly; the native module did not load.*\))$/m);
     const doc = JSON.parse(readFileSync(statsFile, 'utf8')) as StatsDocument;
     expect(doc.schema).toBe('kook-rtp/stats@1');
     expect(doc.target.kind).toBe('emulator');
@@ -70,7 +72,7 @@ describe('kook-rtp CLI', () => {
     expect(r.out).toBe('');
     const lines = r.err.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^kook-rtp: 1 of 2 track\(s\) did not play; .*garbage\.mp3: (INVALID_INPUT|UNSUPPORTED_FORMAT)/);
+    expect(lines[0]).toMatch(/^kook-rtp: (INVALID_INPUT|UNSUPPORTED_FORMAT): 1 of 2 track\(s\) did not play; .*garbage\.mp3: /);
   });
 
   it('exits 2 on usage errors', async () => {
@@ -148,5 +150,78 @@ describe('kook-rtp CLI', () => {
     expect(bad.stderr).not.toMatch(/\n\s+at /);
     const usage = spawnSync(process.execPath, [join(ROOT, 'bin/kook-rtp.js'), 'play'], { encoding: 'utf8', timeout: 60_000 });
     expect(usage.status).toBe(2);
+  });
+});
+
+describe('kook-rtp CLI: mistakes caught before anything plays', () => {
+  const missing = (): string => join(mkdtempSync(join(tmpdir(), 'kook-rtp-out-')), 'no-such-folder');
+
+  it.each(['--stats-json', '--pcap', '--record'])('%s into a missing folder: exit 2, a USAGE line naming the path, nothing played', async (flag) => {
+    const path = join(missing(), 'out.file');
+    const r = await run(['play', F('sine-s16-44k.wav'), flag, path]);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe(''); // no emulator started, no report
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/^kook-rtp: USAGE: /);
+    expect(r.err).toContain(path);
+    expect(r.err).toContain(flag);
+  });
+
+  it('an output path that is a folder is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kook-rtp-out-'));
+    const r = await run(['play', F('sine-s16-44k.wav'), '--pcap', dir]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^kook-rtp: USAGE: --pcap .*folder/);
+  });
+
+  it('a missing input fails before the emulator starts, with no empty report', async () => {
+    const r = await run(['play', F('sine-s16-44k.wav'), '/nonexistent/track.mp3']);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(/^kook-rtp: USAGE: input \/nonexistent\/track\.mp3 does not exist\n$/);
+  });
+
+  it.each([
+    { args: ['--loop', 'sometimes'], pattern: /^kook-rtp: USAGE: --loop must be off, track or queue, found "sometimes"/ },
+    { args: ['--loop=sometimes'], pattern: /^kook-rtp: USAGE: --loop must be off, track or queue, found "sometimes"/ },
+    { args: ['--ssrc', '-5'], pattern: /^kook-rtp: USAGE: --ssrc must be an integer 0-4294967295, found "-5"/ },
+    { args: ['--pt', '-1'], pattern: /^kook-rtp: USAGE: --pt must be an integer 0-127, found "-1"/ },
+  ])('$args: exit 2 with our range message', async ({ args, pattern }) => {
+    const r = await run(['play', F('sine-s16-44k.wav'), ...args]);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(pattern);
+  });
+
+  it.each([
+    { args: ['--loop'], loop: 'queue' },
+    { args: ['--loop', 'track'], loop: 'track' },
+    { args: ['--loop', F('sine-s16-44k.wav')], loop: 'queue' },
+  ])('--loop forms: $args', ({ args, loop }) => {
+    const n = normalizeArgs(args);
+    expect(n[0]).toBe(`--loop=${loop}`);
+  });
+
+  it('--version prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const r = await run(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(`kook-rtp ${pkg.version}\n`);
+  });
+
+  it('every error line carries a code, Node errors included', () => {
+    expect(describeError(Object.assign(new Error("ENOENT: no such file, open 'x'"), { code: 'ENOENT' }))).toBe("ENOENT: ENOENT: no such file, open 'x'");
+    expect(describeError(new Error('boom'))).toBe('INTERNAL: boom');
+    expect(describeError('text')).toBe('INTERNAL: text');
+  });
+});
+
+describe('opusBackendLine', () => {
+  it.each([
+    { b: { backend: 'native' as const }, line: 'Opus encoder: native (@discordjs/opus)' },
+    { b: { backend: 'opusscript' as const, nativeError: 'Cannot find module opus.node\n at x' }, line: 'Opus encoder: opusscript (WebAssembly; the native module did not load: Cannot find module opus.node)' },
+    { b: { backend: 'opusscript' as const }, line: 'Opus encoder: opusscript (WebAssembly; the native module did not load)' },
+  ])('$line', ({ b, line }) => {
+    expect(opusBackendLine(b)).toBe(line);
   });
 });

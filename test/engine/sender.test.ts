@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { expectWarnings } from '../setup/warnings.js';
 import { FakeClock } from '../../src/pacer/clock.js';
 import { createScheduler } from '../../src/pacer/scheduler.js';
 import { createRtpSender, type RtpSenderOptions } from '../../src/engine/sender.js';
@@ -378,13 +379,17 @@ describe('RtpSender on a fake clock', () => {
       seen.push(e.stats.packetsSent);
       throw new Error('listener bug');
     });
+    // The listener's throws are reported as process warnings: expected here, a failure anywhere else.
+    expectWarnings('KOOK_RTP_SENDER');
     const warnings: string[] = [];
     const onWarning = (w: Error): void => void warnings.push(w.message);
     process.on('warning', onWarning);
     await sender.start();
     void sender.play(endless());
     await clock.advanceAsync(3000);
+    await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
     process.off('warning', onWarning);
+    expect(warnings).toEqual(Array(3).fill("kook-rtp: a 'progress' listener threw: listener bug"));
     expect(seen).toHaveLength(3);
     expect(seen[2]).toBeGreaterThan(seen[0] ?? Infinity);
     expect(sender.stats().packetsSent).toBeGreaterThan(140); // pacing went on

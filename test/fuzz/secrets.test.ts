@@ -18,6 +18,8 @@ import { keys } from '../services/helpers.js';
 const ACCESS_KEY = 'AK-shumei-Zq8vX2pL9w-secret';
 const VOD_TOKEN = 'VT-anyrtc-4mN7bQ1kR3-secret';
 const BOT_TOKEN = 'Bot-kook-1x2y3z-SECRET-token==';
+/** An input that exists: the CLI checks inputs before it calls KOOK. */
+const INPUT = new URL('../../fixtures/media/sine-s16-44k.wav', import.meta.url).pathname;
 /** A line from the middle of the Tupu client's private key: enough to identify it. */
 const PEM_LINE = keys.clientPkcs8.split('\n')[5]!;
 
@@ -187,7 +189,7 @@ describe('the CLI never prints the bot token', () => {
   ])('play --channel against %s (plain, --verbose, --json)', async (_name, apiBase, m) => {
     mode = m;
     for (const extra of [[], ['--verbose'], ['--json'], ['--stats-json', '/dev/null']]) {
-      const r = await cli(['play', 'x.mp3', '--channel', '1', '--token', BOT_TOKEN, '--api-base', `${apiBase()}/api/v3`, ...extra]);
+      const r = await cli(['play', INPUT, '--channel', '1', '--token', BOT_TOKEN, '--api-base', `${apiBase()}/api/v3`, ...extra]);
       expect(r.code).toBe(1);
       expect(r.out).toMatch(/kook-rtp: (HTTP_ERROR|KOOK_API|VALIDATION_FAILED|TIMEOUT)/);
       expect(r.out).not.toContain(BOT_TOKEN);
@@ -204,7 +206,7 @@ describe('the CLI never prints the bot token', () => {
     try {
       for (const extra of [[], ['--verbose'], ['--json']]) {
         const t0 = Date.now();
-        const r = await cli(['play', 'x.mp3', '--channel', '1', '--token', BOT_TOKEN, '--api-base', `http://127.0.0.1:${(s.address() as AddressInfo).port}/api/v3`, ...extra]);
+        const r = await cli(['play', INPUT, '--channel', '1', '--token', BOT_TOKEN, '--api-base', `http://127.0.0.1:${(s.address() as AddressInfo).port}/api/v3`, ...extra]);
         expect(r.code).toBe(1);
         expect(r.out).toContain('RATE_LIMITED');
         expect(r.out).not.toContain(BOT_TOKEN);
@@ -223,7 +225,7 @@ describe('the CLI never prints the bot token', () => {
     });
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
     try {
-      const r = await cli(['play', 'x.mp3', '--channel', '1', '--token', BOT_TOKEN, '--verbose', '--api-base', `http://127.0.0.1:${(s.address() as AddressInfo).port}/api/v3`]);
+      const r = await cli(['play', INPUT, '--channel', '1', '--token', BOT_TOKEN, '--verbose', '--api-base', `http://127.0.0.1:${(s.address() as AddressInfo).port}/api/v3`]);
       expect(r.out).toContain('VALIDATION_FAILED');
       expect(r.out).not.toContain(BOT_TOKEN);
     } finally {

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createMp3Source, findMpegSync, parseMpegHeader, parseVbrHeader } from '../../src/media/decoders/mp3.js';
 import { openInput } from '../../src/media/input.js';
@@ -6,7 +9,7 @@ import { wavToPlanar } from '../../src/media/decoders/wav.js';
 import { WebmDemuxer } from '../../src/media/decoders/webm.js';
 import { openTrack } from '../../src/media/track.js';
 import { probe } from '../../src/media/probe.js';
-import { codeOf, collect, decodeFrames, dominant, fixtureBytes } from './helpers.js';
+import { codeOf, collect, decodeFrames, dominant, fixture, fixtureBytes } from './helpers.js';
 
 /** Builds a WAV file by hand: `fmtTag` 1 = PCM, 3 = float, 0xfffe = extensible (with `sub` as the sub-format). */
 function wav(opts: { bits: number; tag: number; sub?: number; channels: number; rate: number; samples: number[][] }): Uint8Array {
@@ -93,11 +96,42 @@ describe('WAV by hand', () => {
     expect(codeOf(await probe(broken).catch((e: unknown) => e))).toBe('INVALID_INPUT');
   });
 
-  it('a WAV whose data stops early yields what it had, then DECODE_FAILED', async () => {
+  it('a WAV stream (size unknown) whose data stops before its claimed size yields what it had, then DECODE_FAILED', async () => {
     const full = wav({ bits: 16, tag: 1, channels: 1, rate: 8000, samples: [tone(440, 8000, 8000)] });
-    const { frames, error } = await collect(await openTrack(full.subarray(0, 44 + 8000)));
+    const cut = full.subarray(0, 44 + 8000);
+    async function* stream(): AsyncGenerator<Uint8Array> {
+      yield cut;
+    }
+    const { frames, error } = await collect(await openTrack(stream()));
     expect(codeOf(error)).toBe('DECODE_FAILED');
     expect(frames.length).toBe(25);
+  });
+
+  it('a cut WAV file or buffer (size known) plays to its end without an error, as ffmpeg and sox do', async () => {
+    const full = wav({ bits: 16, tag: 1, channels: 1, rate: 8000, samples: [tone(440, 8000, 8000)] });
+    const { frames, error } = await collect(await openTrack(full.subarray(0, 44 + 8000)));
+    expect(error).toBeUndefined();
+    expect(frames.length).toBe(25);
+  });
+
+  it.each([
+    { name: 'RIFF and data 0xFFFFFFFF', riff: 0xffffffff, data: 0xffffffff },
+    { name: 'RIFF and data 0xFFFFFF00', riff: 0xffffffff, data: 0xffffff00 },
+    { name: 'data claims 1 MB more', riff: 0xffffffff, data: 176400 + 1_000_000 },
+  ])('a WAV file whose sizes claim more than it holds ($name) plays to its end', async ({ riff, data }) => {
+    const bytes = Uint8Array.from(fixtureBytes('sine-s16-44k.wav'));
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    v.setUint32(4, riff, true);
+    v.setUint32(40, data, true); // the data chunk's size, after "data" at 36
+    const dir = mkdtempSync(join(tmpdir(), 'kook-rtp-wav-'));
+    const path = join(dir, 'streamed.wav');
+    writeFileSync(path, bytes);
+    const info = await probe(path);
+    expect(info.durationSec).toBeCloseTo(1.0, 2);
+    const { frames, error } = await collect(await openTrack(path));
+    expect(error).toBeUndefined();
+    const reference = await collect(await openTrack(fixture('sine-s16-44k.wav')));
+    expect(frames.length).toBe(reference.frames.length);
   });
 });
 

@@ -77,7 +77,7 @@ export async function readWavHeader(reader: ByteReader): Promise<WavFormat> {
       fmt = { sampleType, bitsPerSample: bits as WavFormat['bitsPerSample'], channels, sampleRate, blockAlign, extensible, ...(channelMask !== undefined ? { channelMask } : {}) };
     } else if (id === 'data') {
       if (!fmt) throw new KookRtpError('INVALID_INPUT', 'WAV data chunk comes before its fmt chunk');
-      return { ...fmt, dataSize: size === 0 || size === 0xffffffff ? undefined : size };
+      return { ...fmt, dataSize: dataChunkSize(size, reader) };
     } else {
       // LIST, fact, bext, ...: skip (word-aligned).
       const want = size + (size & 1);
@@ -85,6 +85,22 @@ export async function readWavHeader(reader: ByteReader): Promise<WavFormat> {
     }
   }
   throw new KookRtpError('INVALID_INPUT', 'WAV file has too many chunks before its data chunk');
+}
+
+/**
+ * The bytes of audio a data chunk holds. Streaming writers cannot know the size when they write the header and put
+ * 0, 0xFFFFFFFF or another large placeholder there; a file may also be cut short. When the input's size is known (a
+ * file, a buffer, a Content-Length) the claim is capped at what follows the header, as ffmpeg and sox do, so such a
+ * file plays to its end; without a known size a placeholder means "to the end" and a plausible claim stands (a
+ * stream that ends before it is reported).
+ */
+function dataChunkSize(claimed: number, reader: ByteReader): number | undefined {
+  const placeholder = claimed === 0 || claimed >= 0xffff0000;
+  if (reader.size !== undefined) {
+    const available = Math.max(0, reader.size - reader.position);
+    return placeholder ? available : Math.min(claimed, available);
+  }
+  return placeholder ? undefined : claimed;
 }
 
 /** Converts interleaved sample bytes to planar floats. */

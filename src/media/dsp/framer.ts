@@ -8,6 +8,7 @@
  */
 
 import { KookRtpError } from '../../errors.js';
+import { checkVolume } from '../../util/volume.js';
 import { stereoDownmix, type StereoDownmix } from './mix.js';
 import { Resampler } from './resampler.js';
 
@@ -26,8 +27,6 @@ const RELEASE = 1 - Math.exp(-1 / (0.05 * OUTPUT_RATE));
 /** Limiter hold: gain reduction is kept this long (one 50 Hz period) before it releases, so a steady tone settles
  *  to one gain instead of being squeezed anew at every peak (which would distort like clipping). */
 const HOLD_SAMPLES = 960;
-/** Largest accepted volume (+24 dB); the limiter keeps even that from clipping. */
-const MAX_VOLUME = 16;
 
 /** Options of {@link PcmFramer}. */
 export interface PcmFramerOptions {
@@ -39,11 +38,6 @@ export interface PcmFramerOptions {
   readonly volume?: number;
 }
 
-function checkVolume(v: number): void {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_VOLUME) {
-    throw new KookRtpError('INVALID_ARGUMENT', `volume must be a finite number in 0..${MAX_VOLUME}, got ${String(v)}`);
-  }
-}
 
 /**
  * Turns decoded PCM of any rate and channel layout into 20 ms, 48 kHz, interleaved Int16 stereo frames.
