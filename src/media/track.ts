@@ -12,6 +12,7 @@ import { createWasmSource } from './decoders/wasm.js';
 import { createPcmSource } from './decoders/wav.js';
 import { WebmDemuxer } from './decoders/webm.js';
 import { FRAME_SAMPLES, PcmFramer } from './dsp/framer.js';
+import { checkVolume } from '../util/volume.js';
 import type { OpusFrame } from './frame.js';
 import { openInput, type ByteReader, type TrackInput } from './input.js';
 import { createOpusDecoder, type OpusFrameDecoder } from './opus/decoder.js';
@@ -141,7 +142,7 @@ export async function openTrack(input: TrackInput, options: TrackOptions = {}): 
   const seek = options.seek ?? 0;
   if (!(Number.isFinite(seek) && seek >= 0)) throw new KookRtpError('INVALID_ARGUMENT', `seek must be seconds >= 0, got ${String(options.seek)}`);
   let volume = options.volume ?? 1;
-  if (!(Number.isFinite(volume) && volume >= 0)) throw new KookRtpError('INVALID_ARGUMENT', `volume must be a number >= 0, got ${String(options.volume)}`);
+  checkVolume(volume);
   let budget = opusBitrateForRoom(options.roomBitrate ?? 48000);
   const signal = options.signal;
   const reader = await openInput(input, { signal, stallTimeoutMs: options.stallTimeoutMs });
@@ -389,7 +390,7 @@ export async function openTrack(input: TrackInput, options: TrackOptions = {}): 
       return volume;
     },
     set volume(v: number) {
-      if (!(Number.isFinite(v) && v >= 0)) throw new KookRtpError('INVALID_ARGUMENT', `volume must be a number >= 0, got ${String(v)}`);
+      checkVolume(v);
       volume = v;
       if (framer) {
         const old = framer.volume;

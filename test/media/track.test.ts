@@ -352,3 +352,15 @@ describe('raw PCM', () => {
     checkContent(b.frames, { file: 'f32', seconds: 1, left: 550, right: 550 });
   });
 });
+
+describe('volume', () => {
+  it('follows the one rule of src/util/volume.ts (0 to 16) at open and at runtime', async () => {
+    await expect(openTrack(fixture('steps.mp3'), { volume: 17 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    const track = await openTrack(fixture('steps.mp3'), { volume: 2 });
+    expect(() => {
+      track.volume = 16.5;
+    }).toThrow(/volume/);
+    expect(track.volume).toBe(2);
+    await track.close();
+  });
+});
