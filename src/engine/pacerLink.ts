@@ -132,6 +132,12 @@ export class LocalLink implements PacerLink {
 export interface PacerThreadOptions {
   /** Scheduler precision inside the thread. Default `KOOK_RTP_PRECISION` or `'balanced'`. */
   precision?: SchedulerPrecision;
+  /**
+   * Ask for real-time scheduling (SCHED_FIFO 10, through `chrt`) for the pacer thread; granted to root or with
+   * CAP_SYS_NICE, otherwise it asks for nice -10, and otherwise stays as it is. Default true unless
+   * `KOOK_RTP_PACER_RT=0`.
+   */
+  realtime?: boolean;
 }
 
 interface Handle {
@@ -156,7 +162,8 @@ class PacerThread {
     this.#onDead = onDead;
     const env = process.env['KOOK_RTP_PRECISION'];
     const precision = options.precision ?? (env === 'high' || env === 'low' || env === 'balanced' ? env : 'balanced');
-    this.#worker = startWorker(import.meta.url, '../pacer/worker', { workerData: { precision } });
+    const realtime = options.realtime ?? process.env['KOOK_RTP_PACER_RT'] !== '0';
+    this.#worker = startWorker(import.meta.url, '../pacer/worker', { workerData: { precision, realtime } });
     this.#worker.on('message', (m: PacerReply) => this.#onMessage(m));
     this.#worker.on('error', (err) => this.#die(err));
     this.#worker.on('exit', (code) => this.#die(new Error(`the pacer thread exited with code ${code}`)));
