@@ -125,10 +125,11 @@ createInterface({ input: process.stdin }).on('line', (line) => {
 function report(cpu: NodeJS.CpuUsage, wallMs: number): void {
   {
     const now = totals();
-    const p99s = senders.map((s) => s.stats().lateness.p99Ms).sort((a, b) => a - b);
-    const maxes = senders.map((s) => s.stats().lateness.maxMs);
-    const maxBps = senders.map((s) => s.stats().bitrate.maxBps);
-    const delayed = senders.reduce((a, s) => a + (s.stats().guard?.delayedPackets ?? 0), 0);
+    const all = senders.map((s) => s.stats());
+    const p99s = all.map((st) => st.lateness.p99Ms).sort((a, b) => a - b);
+    const maxes = all.map((st) => st.lateness.maxMs);
+    const maxBps = all.map((st) => st.bitrate.maxBps);
+    const delayed = all.reduce((a, st) => a + (st.guard?.delayedPackets ?? 0), 0);
     process.stdout.write(
       `${JSON.stringify({
         wallMs,

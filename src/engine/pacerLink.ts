@@ -6,8 +6,9 @@
 
 import type { Worker } from 'node:worker_threads';
 import { KookRtpError, type ErrorCode } from '../errors.js';
-import { LatenessHistogram } from '../pacer/histogram.js';
-import { packFrames, packedTransfer, type PacerBatch, type PacerCommand, type PacerReply, type PacerTarget, type StreamNews } from '../pacer/protocol.js';
+import type { LatenessHistogram } from '../pacer/histogram.js';
+import type { PacerBatch, PacerCommand, PacerReply, PacerTarget, StreamNews } from '../pacer/protocol.js';
+import { packFrames, packedTransfer } from '../util/packedFrames.js';
 import type { Scheduler } from '../pacer/scheduler.js';
 import type { SchedulerPrecision } from '../pacer/scheduler.js';
 import type { SenderStats } from '../pacer/stats.js';
@@ -395,9 +396,4 @@ export class ThreadLink implements PacerLink {
     this.#closed?.();
     this.#listener.crashed(error);
   }
-}
-
-/** A stand-in histogram for threaded senders, whose buckets live in the pacer thread. */
-export function emptyHistogram(): LatenessHistogram {
-  return new LatenessHistogram();
 }

@@ -15,7 +15,7 @@ import { EventEmitter } from 'node:events';
 import { KookRtpError } from '../errors.js';
 import type { OpusFrame } from '../media/frame.js';
 import type { Clock } from '../pacer/clock.js';
-import type { LatenessHistogram } from '../pacer/histogram.js';
+import { LatenessHistogram } from '../pacer/histogram.js';
 import { type RemoteReport } from '../pacer/rtcpSession.js';
 import { Scheduler, getDefaultScheduler } from '../pacer/scheduler.js';
 import type {
@@ -33,7 +33,7 @@ import { openUdpTransport } from '../transport/udp.js';
 import type { PacketKind, PacketTransport, TransportInfo } from '../transport/transport.js';
 import type { RtpSequencer } from '../wire/rtp/sequencer.js';
 import { emitGuarded } from '../util/emit.js';
-import { LocalLink, type PacerLink, ThreadLink, emptyHistogram } from './pacerLink.js';
+import { LocalLink, type PacerLink, ThreadLink } from './pacerLink.js';
 import { threadsByDefault } from './threads.js';
 
 /** Where to send. */
@@ -205,7 +205,6 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
   #nextSeg = 1;
   /** Frames handed to the stream so far (with the stream's `consumed`, the fill level). */
   #posted = 0;
-  #consumed = 0;
   #wasPaused = false;
 
   /**
@@ -300,7 +299,7 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
     const self = this;
     const listener = {
       event: (e: PacerEvent) => self.#onEvent(e),
-      space: (consumed: number) => self.#onSpace(consumed),
+      space: () => self.#onSpace(),
       crashed: (err: KookRtpError) => self.#onCrash(err),
       ...(o.onPacket === undefined ? {} : { packet: o.onPacket }),
     };
@@ -455,7 +454,7 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
 
   /** The lateness histogram itself (for merging across streams; empty for a threaded sender: use `stats()`). */
   get latenessHistogram(): LatenessHistogram {
-    return this.#link?.latenessHistogram ?? emptyHistogram();
+    return this.#link?.latenessHistogram ?? new LatenessHistogram();
   }
 
   /**
@@ -479,8 +478,7 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
   // ---------------------------------------------------------------- input
 
   #room(): number {
-    const consumed = Math.max(this.#consumed, this.#link?.consumed ?? 0);
-    return this.#lookahead - (this.#posted - consumed);
+    return this.#lookahead - (this.#posted - (this.#link?.consumed ?? 0));
   }
 
   #startPump(ctx: PlayContext): void {
@@ -609,8 +607,8 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
     }
   }
 
-  #onSpace(consumed: number): void {
-    this.#consumed = consumed;
+  /** The stream has room again (its `consumed` count, read through the link, says how much). */
+  #onSpace(): void {
     for (const ctx of this.#plays.values()) {
       if (ctx.sourceDone || ctx.settled || !ctx.pumping) continue;
       if (ctx.sync) this.#pumpSync(ctx);

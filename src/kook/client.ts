@@ -27,7 +27,7 @@
 import { KookRtpError } from '../errors.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, readAnswerText } from '../util/body.js';
 import { KookApiError, KookHttpError, KookRateLimitError, redact, scrubError } from './errors.js';
-import { apiPathHint, describeNetworkFailure, hostPort } from './netFailure.js';
+import { apiPathHint, describeNetworkFailure, errorChainCodes, hostPort } from './netFailure.js';
 
 /** KOOK's production API base. */
 export const KOOK_API_BASE = 'https://www.kookapp.cn/api/v3';
@@ -269,17 +269,6 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function errorCodes(err: unknown): string[] {
-  const codes: string[] = [];
-  let cur: unknown = err;
-  for (let i = 0; i < 8 && cur instanceof Error; i++) {
-    const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string') codes.push(code);
-    cur = cur.cause;
-  }
-  return codes;
-}
-
 /**
  * Creates a KOOK voice API client.
  *
@@ -469,7 +458,7 @@ export function createKookClient(options: KookClientOptions): KookClient {
           if (spec.signal?.aborted) throw aborted(endpoint);
           if (err instanceof KookRtpError && err.code === 'RESPONSE_TOO_LARGE') throw err;
           const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-          const unsent = !timedOut && errorCodes(err).some((c) => UNSENT_CODES.has(c));
+          const unsent = !timedOut && errorChainCodes(err).some((c) => UNSENT_CODES.has(c));
           const mapped = timedOut
             ? new KookRtpError('TIMEOUT', `KOOK ${endpoint} at ${redact(hostPort(new URL(apiBase)), secrets)} gave no answer within ${timeoutMs} ms (timeout); check that the server is up, raise timeoutMs or retry later`, {
                 cause: scrubError(err, secrets),

@@ -69,5 +69,4 @@ export type PacerReply =
   | { readonly type: 'batch'; readonly news: StreamNews[] }
   | { readonly type: 'ready'; readonly timeOrigin: number };
 
-export { packFrames, packedTransfer, unpackFrames } from '../util/packedFrames.js';
 export type { PackedFrames } from '../util/packedFrames.js';

@@ -15,7 +15,7 @@
 
 import { KookRtpError } from '../errors.js';
 import type { PacketKind, PacketTransport, TransportSendError } from '../transport/transport.js';
-import type { PackedFrames } from '../util/packedFrames.js';
+import type { PackedFrames, PlainFrame } from '../util/packedFrames.js';
 import { OPUS_SILENCE_FRAME } from '../wire/opus/toc.js';
 import { RTP_HEADER_SIZE } from '../wire/rtp/packet.js';
 import type { RtpSequencer } from '../wire/rtp/sequencer.js';
@@ -34,12 +34,8 @@ const SAMPLES_PER_MS = CLOCK_RATE / 1000;
 /** 20 ms: the duration given to Opus silence frames. */
 const SILENCE_SAMPLES = 960;
 
-/** One Opus frame as the pacer holds it. */
-export interface PacerFrame {
-  readonly data: Uint8Array;
-  /** 48 kHz samples (960 for 20 ms). */
-  readonly samples: number;
-}
+/** One Opus frame as the pacer takes it: the bytes and its 48 kHz samples (960 for 20 ms). */
+export type PacerFrame = PlainFrame;
 
 /** Bitrate guard options; see {@link BitrateGuard}. */
 export interface StreamGuardOptions {

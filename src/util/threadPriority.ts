@@ -18,8 +18,8 @@ import { setPriority } from 'node:os';
 export function setThreadNice(nice: number): boolean {
   if (process.platform !== 'linux') return false;
   try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (!Number.isInteger(tid) || tid <= 0) return false;
+    const tid = currentThreadId();
+    if (tid === undefined) return false;
     setPriority(tid, nice);
     return true;
   } catch {
@@ -38,11 +38,17 @@ export function setThreadNice(nice: number): boolean {
 export function setThreadRealtime(priority: number): boolean {
   if (process.platform !== 'linux') return false;
   try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (!Number.isInteger(tid) || tid <= 0) return false;
+    const tid = currentThreadId();
+    if (tid === undefined) return false;
     const r = spawnSync('chrt', ['-f', '-p', String(priority), String(tid)], { stdio: 'ignore', timeout: 2000 });
     return r.status === 0;
   } catch {
     return false;
   }
+}
+
+/** The calling thread's kernel id (Linux: `/proc/thread-self` links to `PID/task/TID`), or undefined. */
+function currentThreadId(): number | undefined {
+  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  return Number.isInteger(tid) && tid > 0 ? tid : undefined;
 }
