@@ -33,6 +33,8 @@ export interface TrackInfo {
   readonly bitrate?: number;
   readonly title?: string;
   readonly artist?: string;
+  /** Loudness tags found (R128_TRACK_GAIN, REPLAYGAIN_TRACK_GAIN, REPLAYGAIN_TRACK_PEAK), for `normalize: 'track'`. */
+  readonly gainTags?: Readonly<Record<string, string>>;
   /** Passthrough: the source's Opus packets go out unchanged; transcode: decoded and re-encoded. */
   readonly mode: 'passthrough' | 'transcode';
   /** Which Opus encoder is used when transcoding (set by openTrack). */
@@ -180,11 +182,16 @@ async function probeMp3(reader: ByteReader, tags: { title?: string; artist?: str
   };
 }
 
-function tagFields(c: VorbisComments | undefined): { title?: string; artist?: string } {
+function tagFields(c: VorbisComments | undefined): { title?: string; artist?: string; gainTags?: Record<string, string> } {
   if (!c) return {};
   const title = vorbisCommentValue(c, 'TITLE');
   const artist = vorbisCommentValue(c, 'ARTIST');
-  return { ...(title ? { title } : {}), ...(artist ? { artist } : {}) };
+  const gainTags: Record<string, string> = {};
+  for (const k of ['R128_TRACK_GAIN', 'REPLAYGAIN_TRACK_GAIN', 'REPLAYGAIN_TRACK_PEAK']) {
+    const v = vorbisCommentValue(c, k);
+    if (v !== undefined) gainTags[k] = v;
+  }
+  return { ...(title ? { title } : {}), ...(artist ? { artist } : {}), ...(Object.keys(gainTags).length > 0 ? { gainTags } : {}) };
 }
 
 /** FLAC metadata blocks starting at `o` (after "fLaC"). */

@@ -12,6 +12,9 @@ import { createWasmSource } from './decoders/wasm.js';
 import { createPcmSource } from './decoders/wav.js';
 import { WebmDemuxer } from './decoders/webm.js';
 import { FRAME_SAMPLES, PcmFramer } from './dsp/framer.js';
+import { BUS_HISTORY, OverlayFeed, TrackBus, type BusEvent, type BusOverlay, type OverlayMixOptions } from './dsp/bus.js';
+import { validateFilters, type Filters } from './dsp/filters.js';
+import { LoudnessMeter, gainForTarget, gainFromTags } from './dsp/loudness.js';
 import { checkVolume } from '../util/volume.js';
 import type { OpusFrame } from './frame.js';
 import { openInput, type ByteReader, type TrackInput } from './input.js';
@@ -38,7 +41,43 @@ export interface TrackOptions {
   readonly rawPcm?: RawPcmFormat;
   /** A URL download with no data for this long fails with `FETCH_STALLED`. Default 10000. */
   readonly stallTimeoutMs?: number;
+  /** Lavalink-style filters (see {@link Filters}); any forces transcoding. Change them with {@link Track.filters}. */
+  readonly filters?: Filters;
+  /**
+   * 'track': bring the track to {@link normalizeTargetLufs} with the gain from its R128 / ReplayGain tags, or else
+   * with a BS.1770 measurement of the first 3 s decoded ahead, refined while decoding; the limiter keeps peaks in.
+   * Forces transcoding unless the tags say the track is already there. Default 'off'.
+   */
+  readonly normalize?: 'off' | 'track';
+  /** Target integrated loudness for `normalize: 'track'`, LUFS. Default −16. */
+  readonly normalizeTargetLufs?: number;
+  /** The previous track's end ({@link Track.takeTail}): faded out with equal power while this one fades in. */
+  readonly crossfadeIn?: Float32Array;
+  /**
+   * Keep this track's last milliseconds for the next track's crossfade ({@link Track.takeTail}) instead of sending
+   * them. Needs a known duration. Default 0.
+   */
+  readonly crossfadeOutMs?: number;
+  /** @internal Hand out PCM (1920 Int16 values per frame, in `data`) instead of Opus: how overlays are decoded. */
+  readonly pcmOut?: boolean;
 }
+
+/** Options of {@link Track.addOverlay}. */
+export interface OverlayOptions extends OverlayMixOptions {
+  /** Start this many seconds into the clip. */
+  readonly seek?: number;
+  readonly stallTimeoutMs?: number;
+  readonly rawPcm?: RawPcmFormat;
+}
+
+/**
+ * What a track reports about its overlays, at the index of the frame it concerns (0 = the first frame of this open,
+ * as for {@link Track.rewind}). `overlayHandover`: the track ended (or was asked to hand over) while the overlay
+ * played: `consumedFrames` of it were mixed, the rest is for whatever plays next.
+ */
+export type TrackEvent =
+  | BusEvent
+  | { readonly kind: 'overlayHandover'; readonly id: number; readonly frame: number; readonly consumedFrames: number };
 
 /** A playable track: iterate it (once) for Opus frames. */
 export interface Track extends AsyncIterable<OpusFrame> {
@@ -58,10 +97,37 @@ export interface Track extends AsyncIterable<OpusFrame> {
    * @returns false when those frames are not held (passthrough, or too far back): nothing changes then.
    */
   rewind(frame: number): boolean;
+  /** The filters in force; setting them is heard from the next frame made (rewind to hear it sooner). */
+  filters?: Filters;
+  /** See {@link TrackOptions.crossfadeOutMs}; the player sets it when a next track is known. */
+  crossfadeOutMs?: number;
+  /** Receives {@link TrackEvent}s (those before it was set are delivered when it is). */
+  onEvent?: ((e: TrackEvent) => void) | undefined;
+  /**
+   * Mixes a clip over this track from the next frame made, ducking the music. Resolves once the clip's first frames
+   * are decoded; a clip that cannot be opened rejects (with the input's error). The end comes as an `overlayEnd` event.
+   */
+  addOverlay?(id: number, input: TrackInput, options?: OverlayOptions): Promise<void>;
+  /** Ends an overlay at the next frame made. */
+  removeOverlay?(id: number): boolean;
+  /** Ends the track at the next frame; the overlays still playing are reported as `overlayHandover`. */
+  handOver?(): void;
+  /** After iteration: the end kept for the next track's crossfade ({@link TrackOptions.crossfadeOutMs}), once. */
+  takeTail?(): Float32Array | undefined;
 }
 
-/** Frames of PCM a transcoded track keeps for {@link Track.replay}: 1.28 s. */
-export const REPLAY_FRAMES = 64;
+/** Frames a transcoded track keeps for {@link Track.rewind}: 1.28 s. */
+export const REPLAY_FRAMES = BUS_HISTORY;
+
+/** The "encoder" of a PCM-out track: the frame's bytes. */
+function pcmEncoder(): OpusFrameEncoder {
+  return {
+    backend: 'native',
+    encode: (f: Int16Array) => new Uint8Array(f.slice().buffer),
+    setBitrate: () => {},
+    close: () => {},
+  } as unknown as OpusFrameEncoder;
+}
 
 /** Decoder warm-up kept before a seek target when transcoding Opus: skipping straight in would click. */
 const OPUS_PREROLL = 3840;
@@ -154,21 +220,96 @@ export async function openTrack(input: TrackInput, options: TrackOptions = {}): 
     throw err;
   }
   const { detail } = probed;
-  let mode = chooseMode(detail, budget, { volume, passthrough: options.passthrough ?? 'auto' });
-  let encoder: OpusFrameEncoder | undefined;
-  const makeEncoder = (): OpusFrameEncoder => (encoder ??= createOpusEncoder({ bitrate: budget, ...options.encoder }));
   try {
-    if (mode === 'transcode') makeEncoder();
+    return assemble(reader, probed, detail, options, budget, volume);
   } catch (err) {
     await reader.close();
     throw err;
   }
-  let info: TrackInfo = { ...probed.info, mode, ...(encoder ? { encoderBackend: encoder.backend } : {}) };
+}
+
+/** Frames of music decoded ahead to measure loudness before the first one plays (`normalize: 'track'`): 3 s. */
+const LOUDNESS_LOOKAHEAD = 150;
+
+/** Overlay frames decoded ahead of what the bus has mixed. */
+const OVERLAY_AHEAD = 25;
+
+/** A track with no music: overlays alone, until the last one ends. Open it with {@link openOverlayBed}. */
+const BED = Symbol('overlay bed');
+
+/**
+ * Opens a track with no music of its own: it plays the overlays added to it ({@link Track.addOverlay}) and ends when
+ * the last one has ended (or after {@link Track.handOver}). The player uses it for an overlay with nothing playing.
+ */
+export function openOverlayBed(options: TrackOptions = {}): Promise<Track> {
+  const info: TrackInfo = { container: 'raw', codec: 'none', sampleRate: 48000, channels: 2, mode: 'transcode' };
+  return Promise.resolve(assemble(undefined, { info, detail: { kind: 'raw', format: { sampleRate: 48000, channels: 2, sampleType: 's16le' } } } as unknown as ProbeResult, BED, options, opusBitrateForRoom(options.roomBitrate ?? 48000), options.volume ?? 1));
+}
+
+function assemble(
+  reader: ByteReader | undefined,
+  probed: ProbeResult,
+  detailOrBed: ProbeDetail | typeof BED,
+  options: TrackOptions,
+  budget0: number,
+  volume0: number,
+): Track {
+  const bed = detailOrBed === BED;
+  const detail = (bed ? probed.detail : detailOrBed) as ProbeDetail;
+  const seek = options.seek ?? 0;
+  const signal = options.signal;
+  const pcmOut = options.pcmOut === true;
+  let budget = budget0;
+  let volume = volume0;
+  let filters: Filters = options.filters ?? {};
+  let crossfadeOutMs = options.crossfadeOutMs ?? 0;
+  const normalize = options.normalize ?? 'off';
+  const target = options.normalizeTargetLufs ?? -16;
+  const tagGain = normalize === 'track' && probed.info.gainTags !== undefined ? gainFromTags(probed.info.gainTags, target) : null;
+  const needsBus = (): boolean =>
+    volume !== 1 || Object.keys(filters).length > 0 || (normalize === 'track' && !(tagGain !== null && Math.abs(tagGain.gainDb) < 0.05)) || options.crossfadeIn !== undefined;
+  let mode: 'passthrough' | 'transcode' =
+    bed || pcmOut ? 'transcode' : chooseMode(detail, budget, { volume: needsBus() ? 2 : 1, passthrough: options.passthrough ?? 'auto' });
+  let encoder: OpusFrameEncoder | undefined;
+  const makeEncoder = (): OpusFrameEncoder => (encoder ??= pcmOut ? pcmEncoder() : createOpusEncoder({ bitrate: budget, ...options.encoder }));
+  if (mode === 'transcode') makeEncoder();
+  let info: TrackInfo = { ...probed.info, mode, ...(encoder && !pcmOut ? { encoderBackend: encoder.backend } : {}) };
   let closed = false;
   let framer: PcmFramer | undefined;
   let pcm: PcmSource | undefined;
   let opusDecoder: OpusFrameDecoder | undefined;
   let iterated = false;
+  let onEvent: ((e: TrackEvent) => void) | undefined;
+  const pendingEvents: TrackEvent[] = [];
+  const event = (e: TrackEvent): void => {
+    if (onEvent === undefined) pendingEvents.push(e);
+    else onEvent(e);
+  };
+
+  // The mix bus (volume, loudness gain, filters, crossfade, overlays, limiter), made when transcoding starts.
+  let bus: TrackBus | undefined;
+  /** Frames handed out before the bus made its first (passthrough frames before a switch). */
+  let busBase = 0;
+  const getBus = (): TrackBus => {
+    if (bus === undefined) {
+      bus = new TrackBus({ volume, filters, normGain: tagGain?.gain ?? 1 });
+      busBase = handed + replayQueue.length;
+      if (options.crossfadeIn !== undefined) bus.setIncomingTail(options.crossfadeIn);
+    }
+    return bus;
+  };
+  const meter = normalize === 'track' && tagGain === null && !pcmOut && !bed ? new LoudnessMeter() : undefined;
+  /** Music frames decoded ahead for the loudness measurement, not yet through the bus. */
+  let ahead: Int16Array[] | undefined = meter === undefined ? undefined : [];
+  let meterFrames = 0;
+
+  const overlays = new Map<number, { readonly abort: AbortController; readonly feed: OverlayFeed; handle?: BusOverlay; wake?: (() => void) | undefined }>();
+  let overlayAdded: (() => void) | undefined;
+  let handOverAsked = false;
+  let tail: Float32Array | undefined;
+  /** Music frames taken from the framer (the position in the source is seek + this × 20 ms). */
+  let musicFrames = 0;
+  const totalFrames = probed.info.durationSec === undefined ? undefined : Math.floor((probed.info.durationSec - seek) * 50);
 
   const switchToTranscode = (): void => {
     if (mode === 'transcode') return;
@@ -182,24 +323,109 @@ export async function openTrack(input: TrackInput, options: TrackOptions = {}): 
     opusDecoder?.close();
     encoder = undefined;
     opusDecoder = undefined;
+    for (const o of overlays.values()) o.abort.abort();
     if (pcm) await pcm.close();
-    await reader.close();
+    await reader?.close();
   };
 
   const checkAbort = (): void => {
     if (signal?.aborted) throw new KookRtpError('ABORTED', 'the track was aborted', { cause: signal.reason });
   };
 
-  // The PCM of the last frames encoded, and the volume each was made with (for replay()).
-  const history: { pcm: Int16Array; volume: number; rampFrom?: number | undefined; rampSamples?: number }[] = [];
-  /** Set by a volume change: the next frame taken ramps from this gain to `volume` over `rampSamples`. */
-  let rampFrom: number | undefined;
-  let rampSamples = FRAME_SAMPLES;
-  /** A replay has moved the change before that frame: take it at the new gain throughout. */
-  let flattenNext = false;
   let replayQueue: OpusFrame[] = [];
   /** Frames handed out (replays included), i.e. the index of the next one. */
   let handed = 0;
+
+  const flushBusEvents = (): void => {
+    if (bus === undefined) return;
+    for (const e of bus.takeEvents()) event({ ...e, frame: busBase + e.frame } as TrackEvent);
+  };
+
+  const handOverOverlays = (): void => {
+    const b = getBus();
+    for (const o of b.beginTail()) {
+      event({ kind: 'overlayHandover', id: o.id, frame: handed + replayQueue.length, consumedFrames: o.cursor });
+      overlays.get(o.id)?.abort.abort();
+      overlays.delete(o.id);
+    }
+  };
+
+  /** Waits until every overlay the bus will read next has that frame decoded. */
+  const feedsReady = async (): Promise<void> => {
+    if (bus === undefined) return;
+    for (let s = bus.starving(); s.length > 0; s = bus.starving()) {
+      await new Promise<void>((r) => {
+        for (const o of overlays.values()) if (s.includes(o.feed)) o.wake = r;
+      });
+    }
+  };
+
+  const wakePumps = (): void => {
+    for (const o of overlays.values()) {
+      const w = o.wake;
+      o.wake = undefined;
+      w?.();
+    }
+  };
+
+  /** Bus output to Opus. */
+  function* encodeAll(outs: Int16Array[]): Generator<OpusFrame> {
+    for (const o of outs) {
+      handed++;
+      yield { data: makeEncoder().encode(o), samples: FRAME_SAMPLES };
+    }
+  }
+
+  /** One music frame (unity gain, the framer's buffer) into the bus, or into the crossfade tail. */
+  async function* take(f: Int16Array): AsyncGenerator<OpusFrame> {
+    if (pcmOut) {
+      handed++;
+      yield { data: new Uint8Array(f.slice().buffer), samples: FRAME_SAMPLES };
+      return;
+    }
+    const b = getBus();
+    musicFrames++;
+    if (!b.collectingTail && crossfadeOutMs > 0 && totalFrames !== undefined && musicFrames > totalFrames - Math.round(crossfadeOutMs / 20)) {
+      handOverOverlays();
+    }
+    if (b.collectingTail) {
+      b.processTail(f);
+      return;
+    }
+    await feedsReady();
+    const outs = b.process(f);
+    wakePumps();
+    flushBusEvents();
+    yield* encodeAll(outs);
+  }
+
+  /** Music frames through the loudness look-ahead (when measuring) into {@link take}. */
+  async function* music(f: Int16Array | null): AsyncGenerator<OpusFrame> {
+    if (ahead === undefined || meter === undefined) {
+      if (f !== null) yield* take(f);
+      return;
+    }
+    if (f !== null) {
+      meter.pushInt16(f);
+      meterFrames++;
+      if (meterFrames % 20 === 0 && bus !== undefined) {
+        // Keep refining while decoding: the integrated loudness of everything decoded so far.
+        const g = gainForTarget(meter.integratedLufs, target, -1, meter.truePeak);
+        bus.normGain = bus.normGain * 0.8 + g * 0.2;
+      }
+      if (ahead.length < LOUDNESS_LOOKAHEAD && bus === undefined) {
+        ahead.push(f.slice());
+        return;
+      }
+    }
+    if (bus === undefined) {
+      getBus().normGain = gainForTarget(meter.integratedLufs, target, -1, meter.truePeak);
+    }
+    const held = ahead;
+    ahead = [];
+    for (const h of held) yield* take(h);
+    if (f !== null) yield* take(f);
+  }
 
   async function* drain(final: boolean): AsyncGenerator<OpusFrame> {
     if (!framer) return;
@@ -210,80 +436,67 @@ export async function openTrack(input: TrackInput, options: TrackOptions = {}): 
         handed++;
         yield replayQueue.shift() as OpusFrame;
       }
+      if (handOverAsked && !pcmOut) {
+        if (bus === undefined || !bus.collectingTail) handOverOverlays();
+        return;
+      }
       const f = framer.nextFrame();
       if (!f) break;
       if (closed) return;
       checkAbort();
-      const kept = history.length >= REPLAY_FRAMES ? (history.shift() as { pcm: Int16Array; volume: number }) : undefined;
-      const pcmCopy = kept !== undefined && kept.pcm.length === f.length ? kept.pcm : new Int16Array(f.length);
-      pcmCopy.set(f);
-      const rf = rampFrom;
-      if (rf !== undefined && flattenNext) {
-        for (let j = 0; j < rampSamples && j * 2 < f.length; j++) {
-          const made = rf + ((volume - rf) * (j + 1)) / rampSamples;
-          const g = made > 0 ? volume / made : 1;
-          for (let c = 0; c < 2; c++) {
-            const x = Math.round((f[j * 2 + c] as number) * g);
-            f[j * 2 + c] = x > 32767 ? 32767 : x < -32768 ? -32768 : x;
-          }
-        }
-        pcmCopy.set(f);
+      yield* music(f);
+    }
+    if (final) {
+      yield* music(null);
+      if (bus !== undefined && !bus.collectingTail) {
+        yield* encodeAll(bus.flush());
+        // Overlays still playing when the music ends are carried on by whatever plays next.
+        if (bus.activeOverlays > 0) handOverOverlays();
       }
-      history.push({ pcm: pcmCopy, volume, rampFrom: flattenNext ? undefined : rf, rampSamples });
-      rampFrom = undefined;
-      flattenNext = false;
-      handed++;
-      yield { data: makeEncoder().encode(f), samples: FRAME_SAMPLES };
+      flushBusEvents();
     }
   }
 
   const replay = (n: number): boolean => {
     if (!Number.isInteger(n) || n <= 0) return n === 0;
-    if (mode !== 'transcode' || n > history.length || encoder === undefined) return false;
+    if (mode !== 'transcode' || bus === undefined || pcmOut) return false;
+    const outs = bus.rewind(n);
+    if (outs === null) return false;
     const enc = makeEncoder();
-    const out: OpusFrame[] = [];
-    const from = history.length - n;
-    const frames0 = FRAME_SAMPLES;
-    // Gains relative to what each frame was made with, ramped from the first frame's old gain (no click at the splice).
-    let prev = 1;
-    for (let i = from; i < history.length; i++) {
-      const h = history[i] as { pcm: Int16Array; volume: number; rampFrom?: number | undefined; rampSamples?: number };
-      const rs = h.rampSamples ?? frames0;
-      const target = h.volume > 0 ? volume / h.volume : 1;
-      const pcm = new Int16Array(h.pcm.length);
-      const frames = pcm.length / 2;
-      const rf = h.rampFrom;
-      for (let j = 0; j < frames; j++) {
-        // A frame made during a ramp had gain rampFrom -> volume over its samples: undo that ramp, apply the new gain.
-        const made = rf === undefined || j >= rs ? h.volume : rf + ((h.volume - rf) * (j + 1)) / rs;
-        const t = rf === undefined ? target : made > 0 ? volume / made : 1;
-        const g = i === from ? prev + ((t - prev) * j) / frames : t;
-        for (let c = 0; c < 2; c++) {
-          const v = Math.round((h.pcm[j * 2 + c] as number) * g);
-          pcm[j * 2 + c] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
-        }
-      }
-      prev = target;
-      h.pcm.set(pcm);
-      h.volume = volume;
-      h.rampFrom = undefined;
-      out.push({ data: enc.encode(pcm), samples: FRAME_SAMPLES });
-    }
     handed = handed + replayQueue.length - n;
-    replayQueue = out;
-    // A ramped frame not taken yet now follows frames made at the new gain: take it flat.
-    if (rampFrom !== undefined) flattenNext = true;
+    replayQueue = outs.map((o) => ({ data: enc.encode(o), samples: FRAME_SAMPLES }));
+    flushBusEvents();
     return true;
   };
   const rewind = (frame: number): boolean => replay(handed + replayQueue.length - frame);
 
+  async function* bedFrames(): AsyncGenerator<OpusFrame> {
+    const b = getBus();
+    // Waits for its first overlay.
+    while (b.activeOverlays === 0 && !closed && !handOverAsked) await new Promise<void>((r) => (overlayAdded = r));
+    while (!closed && !handOverAsked) {
+      while (replayQueue.length > 0) {
+        handed++;
+        yield replayQueue.shift() as OpusFrame;
+      }
+      if (b.activeOverlays === 0) break;
+      checkAbort();
+      await feedsReady();
+      const outs = b.process(null);
+      wakePumps();
+      flushBusEvents();
+      yield* encodeAll(outs);
+    }
+    if (handOverAsked && b.activeOverlays > 0) handOverOverlays();
+    flushBusEvents();
+  }
   async function* opusFrames(): AsyncGenerator<OpusFrame> {
     if (detail.kind !== 'ogg-opus' && detail.kind !== 'webm-opus') return;
     const target = Math.round(seek * 48000);
     const preSkip = detail.head.preSkip;
     let pos = -preSkip; // output-timeline position of the next packet's first sample
     let last: Uint8Array | undefined;
-    const packets = detail.kind === 'ogg-opus' ? oggOpusPackets(reader) : webmOpusPackets(reader);
+    const packets = detail.kind === 'ogg-opus' ? oggOpusPackets(reader as ByteReader) : webmOpusPackets(reader as ByteReader);
     for (;;) {
       let r: IteratorResult<Uint8Array>;
       try {
@@ -298,13 +511,22 @@ export async function openTrack(input: TrackInput, options: TrackOptions = {}): 
       checkAbort();
       const samples = opusPacketSamples(packet);
       const end = pos + samples;
+      if (mode === 'passthrough' && handOverAsked) return;
+      // The crossfade into the next track needs this one's end decoded.
+      if (mode === 'passthrough' && crossfadeOutMs > 0 && totalFrames !== undefined && musicFrames >= totalFrames - Math.round(crossfadeOutMs / 20) - 1) {
+        switchToTranscode();
+      }
       if (mode === 'passthrough') {
-        if (end > target) yield { data: packet, samples };
+        if (end > target) {
+          musicFrames += samples / FRAME_SAMPLES;
+          handed++;
+          yield { data: packet, samples };
+        }
         last = packet;
       } else if (end > target - OPUS_PREROLL) {
         if (!opusDecoder) {
           opusDecoder = createOpusDecoder();
-          framer = new PcmFramer({ sampleRate: 48000, channels: 2, volume });
+          framer = new PcmFramer({ sampleRate: 48000, channels: 2 });
           // Prime the decoder with the previous packet so a mid-stream switch does not start from a cold state.
           if (last) opusDecoder.decode(last);
         }
@@ -322,14 +544,14 @@ export async function openTrack(input: TrackInput, options: TrackOptions = {}): 
   async function* pcmFrames(): AsyncGenerator<OpusFrame> {
     let skipped = (): number => 0;
     if (detail.kind === 'flac' || detail.kind === 'ogg-flac' || detail.kind === 'ogg-vorbis') {
-      pcm = await createWasmSource(reader, detail.kind, probed.info.sampleRate, probed.info.channels, detail.kind === 'ogg-vorbis' ? 0 : detail.totalSamples);
+      pcm = await createWasmSource(reader as ByteReader, detail.kind, probed.info.sampleRate, probed.info.channels, detail.kind === 'ogg-vorbis' ? 0 : detail.totalSamples);
     } else {
-      const made = await createPcmSourceFor(reader, detail, seek);
+      const made = await createPcmSourceFor(reader as ByteReader, detail, seek);
       pcm = made.source;
       skipped = made.skipped;
     }
     const src = pcm;
-    framer = new PcmFramer({ sampleRate: src.sampleRate, channels: src.channels, volume });
+    framer = new PcmFramer({ sampleRate: src.sampleRate, channels: src.channels });
     let discard: number | undefined;
     for (;;) {
       if (closed) return;
@@ -368,7 +590,8 @@ export async function openTrack(input: TrackInput, options: TrackOptions = {}): 
 
   async function* frames(): AsyncGenerator<OpusFrame> {
     try {
-      yield* detail.kind === 'ogg-opus' || detail.kind === 'webm-opus' ? opusFrames() : pcmFrames();
+      yield* bed ? bedFrames() : detail.kind === 'ogg-opus' || detail.kind === 'webm-opus' ? opusFrames() : pcmFrames();
+      if (bus !== undefined && bus.collectingTail && crossfadeOutMs > 0) tail = bus.takeTail();
       while (replayQueue.length > 0 && !closed) {
         handed++;
         yield replayQueue.shift() as OpusFrame;
@@ -392,15 +615,99 @@ export async function openTrack(input: TrackInput, options: TrackOptions = {}): 
     set volume(v: number) {
       checkVolume(v);
       volume = v;
-      if (framer) {
-        const old = framer.volume;
-        framer.volume = v;
-        // The next frame taken ramps from the old gain to the new one (replay() needs to know).
-        rampFrom = old;
-        rampSamples = framer.lastRampSamples;
-        flattenNext = false;
-      }
+      if (bus !== undefined) bus.volume = v;
       if (v !== 1) switchToTranscode();
+    },
+    get filters() {
+      return bus?.filters ?? filters;
+    },
+    set filters(f: Filters) {
+      const checked = validateFilters(f);
+      if (bus !== undefined) bus.filters = checked;
+      filters = checked;
+      if (Object.keys(checked).length > 0) switchToTranscode();
+    },
+    get crossfadeOutMs() {
+      return crossfadeOutMs;
+    },
+    set crossfadeOutMs(ms: number) {
+      if (!(Number.isFinite(ms) && ms >= 0 && ms <= 30_000)) throw new KookRtpError('INVALID_ARGUMENT', `crossfade must be ms in 0..30000, got ${String(ms)}`);
+      crossfadeOutMs = ms;
+    },
+    get onEvent() {
+      return onEvent;
+    },
+    set onEvent(f: ((e: TrackEvent) => void) | undefined) {
+      onEvent = f;
+      if (f !== undefined) for (const e of pendingEvents.splice(0)) f(e);
+    },
+    async addOverlay(id: number, input: TrackInput, o: OverlayOptions = {}): Promise<void> {
+      if (pcmOut) throw new KookRtpError('INVALID_ARGUMENT', 'an overlay track cannot take overlays');
+      if (closed) throw new KookRtpError('ABORTED', 'the track has ended');
+      const abort = new AbortController();
+      const onAbort = (): void => abort.abort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const feed = new OverlayFeed();
+      const slot: { abort: AbortController; feed: OverlayFeed; handle?: BusOverlay; wake?: (() => void) | undefined } = { abort, feed };
+      overlays.set(id, slot);
+      let ready!: () => void;
+      const first = new Promise<void>((r) => (ready = r));
+      const pump = async (): Promise<void> => {
+        try {
+          const src = await openTrack(input, { pcmOut: true, seek: o.seek ?? 0, signal: abort.signal, ...(o.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: o.stallTimeoutMs }), ...(o.rawPcm === undefined ? {} : { rawPcm: o.rawPcm }) });
+          for await (const f of src) {
+            feed.frames.push(new Int16Array(f.data.buffer, f.data.byteOffset, f.data.byteLength >> 1));
+            ready();
+            const w = slot.wake;
+            slot.wake = undefined;
+            w?.();
+            while (!abort.signal.aborted && slot.handle !== undefined && feed.available - slot.handle.cursor > OVERLAY_AHEAD) {
+              await new Promise<void>((r) => (slot.wake = r));
+            }
+            if (abort.signal.aborted) break;
+          }
+        } catch (err) {
+          if (!abort.signal.aborted) feed.error = asKookError(err);
+        } finally {
+          signal?.removeEventListener('abort', onAbort);
+          feed.ended = true;
+          ready();
+          const w = slot.wake;
+          slot.wake = undefined;
+          w?.();
+        }
+      };
+      void pump();
+      await first;
+      if (closed) {
+        abort.abort();
+        throw new KookRtpError('ABORTED', 'the track ended while the overlay was opening');
+      }
+      switchToTranscode();
+      slot.handle = getBus().addOverlay(id, feed, o);
+      const a = overlayAdded;
+      overlayAdded = undefined;
+      a?.();
+    },
+    removeOverlay(id: number): boolean {
+      const slot = overlays.get(id);
+      if (slot === undefined) return false;
+      slot.abort.abort();
+      overlays.delete(id);
+      const ok = bus?.removeOverlay(id) ?? false;
+      flushBusEvents();
+      return ok;
+    },
+    handOver(): void {
+      handOverAsked = true;
+      const a = overlayAdded;
+      overlayAdded = undefined;
+      a?.();
+    },
+    takeTail(): Float32Array | undefined {
+      const t = tail;
+      tail = undefined;
+      return t;
     },
     setBitrate(bps: number): void {
       budget = bps;

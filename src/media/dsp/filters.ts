@@ -554,6 +554,14 @@ export class FilterChain {
     this.resampler.ratio = pitch * rate;
   }
 
+  /**
+   * Timescale has been on: the stretcher is in the path, so output frames no longer map one to one onto input frames
+   * (and a rewind cannot find the input of a given output frame).
+   */
+  get isStretching(): boolean {
+    return this.stretching;
+  }
+
   /** Complete samples per channel waiting to be pulled. */
   get availableSamples(): number {
     return this.out.length;

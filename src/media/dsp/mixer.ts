@@ -89,6 +89,13 @@ export interface OverlayFrame {
   readonly volume?: number;
 }
 
+/** What {@link DuckingMixer.snapshot} returns. */
+export interface DuckingState {
+  readonly gain: number;
+  readonly envelope: number;
+  readonly holdLeft: number;
+}
+
 /**
  * Mixes any number of overlays over a music frame, ducking the music while overlays play, and limits the sum.
  *
@@ -141,6 +148,18 @@ export class DuckingMixer {
   /** The limiter's current gain (1 = idle). */
   get limiterGain(): number {
     return this.envelope;
+  }
+
+  /** The ramp and limiter state, to go back to with {@link restore} (a rewind re-mixes frames already mixed). */
+  snapshot(): DuckingState {
+    return { gain: this.gain, envelope: this.envelope, holdLeft: this.holdLeft };
+  }
+
+  /** Puts back a state taken by {@link snapshot}. */
+  restore(s: DuckingState): void {
+    this.gain = s.gain;
+    this.envelope = s.envelope;
+    this.holdLeft = s.holdLeft;
   }
 
   /**
