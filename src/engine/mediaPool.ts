@@ -15,8 +15,10 @@ import { type ErrorCode, KookRtpError } from '../errors.js';
 import type { OpusFrame } from '../media/frame.js';
 import type { TrackInput } from '../media/input.js';
 import type { TrackInfo } from '../media/probe.js';
-import type { Track, TrackOptions } from '../media/track.js';
-import type { MediaCommand, MediaReply, WorkerInput } from '../media/workerProtocol.js';
+import type { OverlayOptions, Track, TrackEvent, TrackOptions } from '../media/track.js';
+import type { Filters } from '../media/dsp/filters.js';
+import { validateFilters } from '../media/dsp/filters.js';
+import type { MediaCommand, MediaReply, WireTrackEvent, WorkerInput } from '../media/workerProtocol.js';
 import { unpackFrames } from '../util/packedFrames.js';
 import { startWorker } from './threads.js';
 
@@ -147,15 +149,27 @@ class RemoteTrack implements Track {
   #yielded = 0;
   /** Frames of an older epoch (made before a replay) are dropped. */
   #epoch = 0;
+  #filters: Filters;
+  #crossfadeOutMs: number;
+  #onEvent: ((e: TrackEvent) => void) | undefined;
+  readonly #pendingEvents: TrackEvent[] = [];
+  readonly #overlayWaits = new Map<number, { resolve: () => void; reject: (e: KookRtpError) => void }>();
+  #tail: Float32Array | undefined;
 
   constructor(p: MediaPool, input: WorkerInput, options: TrackOptions) {
     this.#pool = p;
     this.#volume = options.volume ?? 1;
+    this.#filters = options.filters ?? {};
+    this.#crossfadeOutMs = options.crossfadeOutMs ?? 0;
     const { w, job } = p.assign(this);
     this.#w = w;
     this.#job = job;
     const { signal, ...plain } = options;
-    this.#post({ op: 'open', job, input, options: plain, credit: p.credit });
+    const crossing =
+      plain.overlays === undefined
+        ? plain
+        : { ...plain, overlays: plain.overlays.map((o) => ({ ...o, input: workerInput(o.input) as unknown as TrackInput })) };
+    this.#post({ op: 'open', job, input, options: crossing, credit: p.credit });
     signal?.addEventListener('abort', () => this.#fail(new KookRtpError('ABORTED', 'the track was aborted')), { once: true });
   }
 
@@ -181,6 +195,66 @@ class RemoteTrack implements Track {
 
   setBitrate(bps: number): void {
     this.#post({ op: 'bitrate', job: this.#job, bps });
+  }
+
+  get filters(): Filters {
+    return this.#filters;
+  }
+
+  set filters(f: Filters) {
+    this.#filters = validateFilters(f);
+    this.#post({ op: 'filters', job: this.#job, filters: this.#filters });
+  }
+
+  get crossfadeOutMs(): number {
+    return this.#crossfadeOutMs;
+  }
+
+  set crossfadeOutMs(ms: number) {
+    if (!(Number.isFinite(ms) && ms >= 0 && ms <= 30_000)) throw new KookRtpError('INVALID_ARGUMENT', `crossfade must be ms in 0..30000, got ${String(ms)}`);
+    this.#crossfadeOutMs = ms;
+    this.#post({ op: 'crossfade', job: this.#job, ms });
+  }
+
+  get onEvent(): ((e: TrackEvent) => void) | undefined {
+    return this.#onEvent;
+  }
+
+  set onEvent(f: ((e: TrackEvent) => void) | undefined) {
+    this.#onEvent = f;
+    if (f !== undefined) for (const e of this.#pendingEvents.splice(0)) f(e);
+  }
+
+  async addOverlay(id: number, input: TrackInput, options: OverlayOptions = {}): Promise<void> {
+    if (this.#closed || this.#ended || this.#error !== undefined) throw new KookRtpError('ABORTED', 'the track has ended');
+    const wi = workerInput(input) ?? { kind: 'bytes' as const, bytes: await readAll(input) };
+    return new Promise<void>((resolve, reject) => {
+      this.#overlayWaits.set(id, { resolve, reject });
+      this.#post({ op: 'overlay', job: this.#job, id, input: wi, options });
+      if (this.#w.dead) reject(new KookRtpError('WORKER_CRASHED', 'the media worker died'));
+    });
+  }
+
+  removeOverlay(id: number): boolean {
+    this.#post({ op: 'overlayRemove', job: this.#job, id });
+    return true;
+  }
+
+  handOver(): void {
+    this.#post({ op: 'handOver', job: this.#job });
+  }
+
+  takeTail(): Float32Array | undefined {
+    const t = this.#tail;
+    this.#tail = undefined;
+    return t;
+  }
+
+  #event(e: WireTrackEvent): void {
+    const ev: TrackEvent =
+      e.kind === 'overlayEnd' && e.error !== undefined ? { ...e, error: new KookRtpError(e.error.code as ErrorCode, e.error.message) } : (e as TrackEvent);
+    if (this.#onEvent === undefined) this.#pendingEvents.push(ev);
+    else this.#onEvent(ev);
   }
 
   rewind(frame: number): boolean {
@@ -250,7 +324,18 @@ class RemoteTrack implements Track {
         return;
       case 'replayed':
         return;
+      case 'events':
+        for (const e of m.events) this.#event(e);
+        return;
+      case 'overlayAdded': {
+        const w = this.#overlayWaits.get(m.id);
+        this.#overlayWaits.delete(m.id);
+        if (m.error === undefined) w?.resolve();
+        else w?.reject(new KookRtpError(m.error.code as ErrorCode, m.error.message));
+        return;
+      }
       case 'end':
+        if (m.tail !== undefined) this.#tail = m.tail;
         if (m.error !== undefined) {
           this.#fail(new KookRtpError(m.error.code as ErrorCode, m.error.message));
           return;
@@ -267,6 +352,8 @@ class RemoteTrack implements Track {
   }
 
   #fail(error: KookRtpError): void {
+    for (const w of this.#overlayWaits.values()) w.reject(error);
+    this.#overlayWaits.clear();
     if (this.#error !== undefined || this.#closed) return;
     this.#error = error;
     this.#pool.release(this.#w, this.#job);
@@ -282,10 +369,28 @@ class RemoteTrack implements Track {
     w?.();
   }
 
-  #post(cmd: MediaCommand): void {
+  #post(cmd: MediaCommand, transfer: ArrayBuffer[] = []): void {
     if (this.#w.dead) return;
-    this.#w.worker.postMessage(cmd);
+    this.#w.worker.postMessage(cmd, transfer);
   }
+}
+
+/** Reads a stream or async iterable whole (an overlay clip that cannot cross threads as it is). */
+async function readAll(input: TrackInput): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of input as AsyncIterable<Uint8Array | string>) {
+    const b = typeof c === 'string' ? Buffer.from(c) : c;
+    n += b.length;
+    if (n > 64 * 1024 * 1024) throw new KookRtpError('INVALID_INPUT', 'an overlay given as a stream is over 64 MB: give a path or URL');
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Opens a bed for overlays in a media worker (see openOverlayBed). */
+export function openOverlayBedInWorker(options: TrackOptions = {}): Promise<Track> {
+  return new RemoteTrack(getPool(), { kind: 'bed' }, options).ready();
 }
 
 /**

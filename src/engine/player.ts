@@ -16,8 +16,9 @@ import type { OpusFrame } from '../media/frame.js';
 import type { TrackInput } from '../media/input.js';
 import { createOpusDecoder, type OpusFrameDecoder } from '../media/opus/decoder.js';
 import type { TrackInfo } from '../media/probe.js';
-import { openTrack, type Track, type TrackOptions } from '../media/track.js';
-import { openTrackInWorker } from './mediaPool.js';
+import { openOverlayBed, openTrack, type OverlayOptions, type Track, type TrackEvent, type TrackOptions } from '../media/track.js';
+import { validateFilters, type Filters } from '../media/dsp/filters.js';
+import { openOverlayBedInWorker, openTrackInWorker } from './mediaPool.js';
 import type { ModerationEvent } from '../services/moderate.js';
 import type { RtpSender } from './sender.js';
 import { emitGuarded } from '../util/emit.js';
@@ -68,6 +69,39 @@ export type PlayerState =
 /** Loop mode: none, the current track again and again, or the whole queue. */
 export type LoopMode = 'off' | 'track' | 'queue';
 
+/** Options of {@link Player.overlay}. */
+export interface OverlayItemOptions {
+  /** Music gain while the clip plays, dB in −96..0. Default −12. */
+  readonly duckDb?: number;
+  /** Duck and restore ramp, ms in 0..5000. Default 150. */
+  readonly fadeMs?: number;
+  /** The clip's linear gain, 0..16. Default 1. */
+  readonly volume?: number;
+  /** A label for events; default the input when it is a string. */
+  readonly title?: string;
+}
+
+/** Why an overlay stopped. */
+export type OverlayEndReason = 'finished' | 'removed' | 'stopped' | 'error';
+
+/** What {@link OverlayItem.done} settles with. */
+export interface OverlayEnd {
+  readonly reason: OverlayEndReason;
+  readonly error?: KookRtpError;
+  /** Seconds of the clip that were mixed. */
+  readonly playedSec: number;
+}
+
+/** A clip mixed over the music (see {@link Player.overlay}). */
+export interface OverlayItem {
+  readonly id: number;
+  readonly input: TrackInput;
+  readonly title: string;
+  readonly options: OverlayItemOptions;
+  /** Settles when the clip has been heard to its end, removed, stopped or failed (never rejects). */
+  readonly done: Promise<OverlayEnd>;
+}
+
 /** A 'progress' event: once a second while a track plays. */
 export interface PlayerProgress {
   readonly item: QueueItem;
@@ -90,6 +124,10 @@ export interface PlayerEvents {
   progress: [event: PlayerProgress];
   /** The queue ran dry. */
   idle: [];
+  /** An overlay's first frame went out. */
+  overlayStart: [event: { readonly overlay: OverlayItem }];
+  /** An overlay's last frame went out (or it was removed, stopped, or failed). */
+  overlayEnd: [event: { readonly overlay: OverlayItem } & OverlayEnd];
   /** A moderation verdict on what this player sends (see `moderatePlayer`). */
   moderation: [event: ModerationEvent];
 }
@@ -121,15 +159,50 @@ export interface PlayerOptions {
   readonly threads?: boolean;
   /** Opens tracks; default {@link openTrackInWorker} or {@link openTrack} (tests inject failures here). */
   readonly open?: (input: TrackInput, options: TrackOptions) => Promise<Track>;
+  /**
+   * Overlap the end of each track with the start of the next by this many ms, with an equal-power fade (0..30000;
+   * 0, the default, is gapless). Needs the outgoing track's duration; both tracks are transcoded around the fade.
+   */
+  readonly crossfadeMs?: number;
+  /** Loudness normalisation per track (see {@link TrackOptions.normalize}). Default 'off'. */
+  readonly normalize?: 'off' | 'track';
+  /** Target for `normalize: 'track'`, LUFS. Default −16. */
+  readonly normalizeTargetLufs?: number;
+  /** Lavalink-style filters for every track (see {@link Player.filters}). */
+  readonly filters?: Filters;
+}
+
+/** Played items kept for {@link Player.previous}. */
+const HISTORY_ITEMS = 100;
+
+interface OverlayRec {
+  readonly item: OverlayItem;
+  readonly settle: (end: OverlayEnd) => void;
+  settled: boolean;
+  started: boolean;
+  /** Seconds of the clip mixed on tracks that have handed it over. */
+  carriedSec: number;
+  /** The track it plays on now (undefined while waiting for one). */
+  track: Track | undefined;
+  /** The play (Running) it is on, for wire timing. */
+  on: Running | undefined;
+  /** The frame of that play where it started. */
+  trackStart: number | undefined;
 }
 
 interface Entry extends QueueItem {
   settle(end: TrackEnd): void;
   settled: boolean;
+  /** Interrupted by playNow(): play from here when it comes round again. */
+  resumeSec?: number | undefined;
+  /** Seconds played by earlier plays (before an interruption). */
+  playedEarlier?: number;
+  /** A bed for overlays with nothing playing: no track events, not in the history. */
+  readonly bed?: boolean;
 }
 
 type Outcome =
-  | { kind: 'finished' | 'skipped' | 'stopped' | 'removed'; playedSec: number }
+  | { kind: 'finished' | 'skipped' | 'stopped' | 'removed' | 'interrupted'; playedSec: number }
   | { kind: 'seek'; seekSec: number; playedSec: number }
   | { kind: 'error'; error: KookRtpError; playedSec: number };
 
@@ -152,13 +225,20 @@ interface Running {
   readonly playedBefore: number;
   /** Its loop-'queue' copy has already been queued (by the prefetch). */
   requeued: boolean;
+  /** Its source has been handed over (the next one may be opened). */
+  sourceEnded: boolean;
+  /** Track events waiting for their frame to reach the sender, and those scheduled for the wire. */
+  readonly waiting: TrackEvent[];
+  readonly scheduled: { readonly frame: number; readonly timer: NodeJS.Timeout }[];
+  /** Its end kept for the next track's crossfade, once taken from the track. */
+  tail: Float32Array | undefined;
 }
 
 interface Current {
   readonly entry: Entry;
   readonly abort: AbortController;
   /** Why the current play is being cut short, set before aborting. */
-  cut: { readonly kind: 'skip' | 'seek' | 'stop' | 'remove' | 'requeue'; readonly seekSec?: number } | undefined;
+  cut: { readonly kind: 'skip' | 'seek' | 'stop' | 'remove' | 'requeue' | 'interrupt'; readonly seekSec?: number } | undefined;
   track: Track | undefined;
   /** Seconds before the first frame of this play (seek offset). */
   baseSec: number;
@@ -199,6 +279,17 @@ export class Player extends EventEmitter<PlayerEvents> {
   /** The play loop in progress, if any: one at a time, so one sender.play() at a time. */
   #runLoop: Promise<void> | undefined;
   #paused = false;
+  /** The play the loop is on (the current item's). */
+  #running: Running | undefined;
+  #crossfadeMs: number;
+  #normalize: 'off' | 'track';
+  readonly #normalizeTarget: number;
+  #filters: Filters;
+  readonly #openBed: (options: TrackOptions) => Promise<Track>;
+  readonly #overlays = new Map<number, OverlayRec>();
+  /** Overlays waiting for a track to play on (handed over, or asked for while none was open). */
+  #carry: OverlayRec[] = [];
+  #nextOverlayId = 1;
   readonly #onProgress: (e: ProgressEvent) => void;
   readonly #onAdvice: (e: BitrateAdviceEvent) => void;
 
@@ -211,7 +302,15 @@ export class Player extends EventEmitter<PlayerEvents> {
     this.#roomBitrate = options.roomBitrate;
     this.#volume = checkVolume(options.volume ?? 1);
     this.#loop = options.loop ?? 'off';
-    this.#open = options.open ?? ((options.threads ?? options.sender.threaded) ? openTrackInWorker : openTrack);
+    const threaded = options.threads ?? options.sender.threaded;
+    this.#open = options.open ?? (threaded ? openTrackInWorker : openTrack);
+    this.#openBed = threaded ? openOverlayBedInWorker : openOverlayBed;
+    this.#crossfadeMs = checkCrossfade(options.crossfadeMs ?? 0);
+    this.#normalize = checkNormalize(options.normalize ?? 'off');
+    const target = options.normalizeTargetLufs ?? -16;
+    if (!(Number.isFinite(target) && target <= 0 && target >= -70)) throw new KookRtpError('INVALID_ARGUMENT', `normalizeTargetLufs must be LUFS in -70..0, got ${String(target)}`);
+    this.#normalizeTarget = target;
+    this.#filters = validateFilters(options.filters ?? {});
     this.#tap = options.tap;
     this.#onProgress = (e) => this.#progress(e.stats);
     this.#onAdvice = (e) => this.#current?.track?.setBitrate(e.bps);
@@ -262,6 +361,103 @@ export class Player extends EventEmitter<PlayerEvents> {
     // What is buffered was encoded at the old volume: the sender drops it beyond the next 60 ms and the track makes
     // it again at the new one, so the change is heard within about 100 ms.
     if (rewind) this.#sender.truncate(60);
+  }
+
+  /**
+   * Crossfade between tracks, ms (0 = gapless). A change applies from the next track change that has not begun.
+   * @throws {@link KookRtpError} `INVALID_ARGUMENT` outside 0..30000.
+   */
+  get crossfadeMs(): number {
+    return this.#crossfadeMs;
+  }
+
+  set crossfadeMs(ms: number) {
+    this.#crossfadeMs = checkCrossfade(ms);
+    this.#updateCrossfade();
+  }
+
+  /** Loudness normalisation; a change applies from the next track opened. */
+  get normalize(): 'off' | 'track' {
+    return this.#normalize;
+  }
+
+  set normalize(mode: 'off' | 'track') {
+    this.#normalize = checkNormalize(mode);
+  }
+
+  /**
+   * Lavalink-style filters (`equalizer`, `lowPass`, `tremolo`, `vibrato`, `rotation`, `channelMix`, `karaoke`,
+   * `timescale`, `distortion`, `volume`) on every track. Setting replaces them all; the change is heard within about
+   * 100 ms, crossfaded over 20 ms (with timescale on, after the buffer: about 0.5 s).
+   * @throws {@link KookRtpError} `INVALID_ARGUMENT` on a bad filter (the ones in force stay).
+   */
+  get filters(): Filters {
+    return this.#filters;
+  }
+
+  set filters(f: Filters) {
+    this.#filters = validateFilters(f);
+    let rewind = false;
+    for (const r of [this.#running, this.#next]) {
+      const t = r?.current.track;
+      if (t === undefined || r?.sourceEnded === true) continue;
+      t.filters = this.#filters;
+      rewind ||= r === this.#running;
+    }
+    if (rewind) this.#sender.truncate(60);
+  }
+
+  /** The overlays playing or waiting to play. */
+  get overlays(): readonly OverlayItem[] {
+    return [...this.#overlays.values()].map((r) => r.item);
+  }
+
+  /**
+   * Mixes a clip (TTS, jingle, soundboard) over whatever plays, on the same stream: the music is ducked by `duckDb`
+   * with a `fadeMs` ramp while it plays and comes back after it. Several may play at once; with nothing playing the
+   * clip plays alone. It starts within about 100 ms (after its first frames are decoded). A clip still playing when a
+   * track ends carries on over the next one.
+   *
+   * @returns the overlay; `done` settles when it has been heard to its end (or was removed, stopped, failed).
+   * @throws {@link KookRtpError} `PLAYER_STOPPED` after {@link Player.stop}; `INVALID_ARGUMENT` on a bad option.
+   */
+  overlay(input: TrackInput, options: OverlayItemOptions = {}): OverlayItem {
+    if (this.#isStopped()) throw new KookRtpError('PLAYER_STOPPED', 'the player was stopped: create a new one to play more');
+    const { duckDb = -12, fadeMs = 150, volume = 1 } = options;
+    if (typeof duckDb !== 'number' || !(duckDb >= -96 && duckDb <= 0)) throw new KookRtpError('INVALID_ARGUMENT', `duckDb must be dB in -96..0, got ${String(duckDb)}`);
+    if (typeof fadeMs !== 'number' || !(fadeMs >= 0 && fadeMs <= 5000)) throw new KookRtpError('INVALID_ARGUMENT', `fadeMs must be ms in 0..5000, got ${String(fadeMs)}`);
+    checkVolume(volume);
+    let settle!: (end: OverlayEnd) => void;
+    const done = new Promise<OverlayEnd>((r) => (settle = r));
+    const id = this.#nextOverlayId++;
+    const item: OverlayItem = { id, input, title: options.title ?? (typeof input === 'string' ? input : `overlay ${id}`), options, done };
+    const rec: OverlayRec = {
+      item,
+      settled: false,
+      settle: (end) => {
+        if (rec.settled) return;
+        rec.settled = true;
+        settle(end);
+      },
+      started: false,
+      carriedSec: 0,
+      track: undefined,
+      on: undefined,
+      trackStart: undefined,
+    };
+    this.#overlays.set(id, rec);
+    this.#placeOverlay(rec);
+    return item;
+  }
+
+  /** Stops an overlay (reason `removed`). False when it is not playing or waiting. */
+  removeOverlay(id: number): boolean {
+    const rec = this.#overlays.get(id);
+    if (rec === undefined) return false;
+    rec.track?.removeOverlay?.(id);
+    this.#carry = this.#carry.filter((r) => r !== rec);
+    this.#endOverlay(rec, { reason: 'removed', playedSec: rec.carriedSec });
+    return true;
   }
 
   /** Sets (or removes) the PCM tap that receives every frame sent, decoded back from the Opus. */
@@ -318,8 +514,127 @@ export class Player extends EventEmitter<PlayerEvents> {
     }
     const entry = this.#makeEntry(input, options);
     this.#queue.push(entry);
-    this.#kick();
+    this.#queueChanged();
     return entry;
+  }
+
+  /**
+   * Puts a track at `index` of {@link Player.queue} (0 = next; the queue's length or more = last).
+   * @throws {@link KookRtpError} `PLAYER_STOPPED` after stop; `INVALID_ARGUMENT` for a negative or fractional index.
+   */
+  insert(input: TrackInput, index: number, options: EnqueueOptions = {}): QueueItem {
+    this.#checkPlayable();
+    checkIndex(index, 'index');
+    const entry = this.#makeEntry(input, options);
+    this.#editQueue((q, fixed) => q.splice(Math.max(0, index - fixed), 0, entry));
+    return entry;
+  }
+
+  /**
+   * Plays a track now. The current one stops where it is and resumes from there once the new one has ended (one
+   * given as a stream cannot be re-opened and is skipped instead); its `done` settles only when it really ends.
+   */
+  playNow(input: TrackInput, options: EnqueueOptions = {}): QueueItem {
+    this.#checkPlayable();
+    const entry = this.#makeEntry(input, options);
+    const c = this.#current;
+    const r = this.#running;
+    if (c === undefined || c.cut !== undefined || r === undefined || r.entry.bed) {
+      this.#editQueue((q) => q.unshift(entry), true);
+      if (r?.entry.bed) r.current.track?.handOver?.();
+      return entry;
+    }
+    this.#cancelNext(true);
+    if (isReopenable(c.entry.input)) {
+      // Where the listener is: what was handed over minus what waits in the pacer.
+      const at = c.baseSec + Math.max(0, c.samples / 48000 - this.#sender.bufferedMs / 1000);
+      c.entry.resumeSec = at;
+      this.#queue.unshift(entry, c.entry);
+      c.cut = { kind: 'interrupt' };
+    } else {
+      this.#queue.unshift(entry);
+      c.cut = { kind: 'skip' };
+    }
+    c.abort.abort();
+    return entry;
+  }
+
+  /**
+   * Moves the item at `from` of {@link Player.queue} to `to`.
+   * @returns false when `from` is out of range.
+   * @throws {@link KookRtpError} `INVALID_ARGUMENT` for a negative or fractional index.
+   */
+  move(from: number, to: number): boolean {
+    checkIndex(from, 'from');
+    checkIndex(to, 'to');
+    if (from >= this.queue.length) return false;
+    this.#editQueue((q) => {
+      const [e] = q.splice(from, 1);
+      if (e !== undefined) q.splice(Math.min(to, q.length), 0, e);
+    }, true);
+    return true;
+  }
+
+  /** Shuffles {@link Player.queue} (Fisher-Yates). */
+  shuffle(): void {
+    this.#editQueue((q) => {
+      for (let i = q.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [q[i], q[j]] = [q[j] as Entry, q[i] as Entry];
+      }
+    }, true);
+  }
+
+  /**
+   * Plays the item before the current one again (from a history of the last 100 played); the current one goes back
+   * to the head of the queue, from its start. Calling it again walks further back.
+   * @returns the new queue item, or undefined when nothing has been played before.
+   */
+  previous(): QueueItem | undefined {
+    this.#checkPlayable();
+    const last = this.#history.pop();
+    if (last === undefined) return undefined;
+    const entry = this.#makeEntry(last.input, last.options);
+    const c = this.#current;
+    if (c !== undefined && c.cut === undefined && this.#running?.entry.bed !== true) {
+      const again = this.#makeEntry(c.entry.input, c.entry.options);
+      this.#cancelNext(true);
+      this.#queue.unshift(entry, again);
+      noHistory.add(c.entry);
+      c.cut = { kind: 'skip' };
+      c.abort.abort();
+    } else {
+      this.#editQueue((q) => q.unshift(entry), true);
+    }
+    return entry;
+  }
+
+  #checkPlayable(): void {
+    if (this.#state.status === 'stopped') {
+      throw new KookRtpError('PLAYER_STOPPED', 'the player was stopped: create a new one to play more');
+    }
+  }
+
+  /**
+   * Changes the queue. The item opened ahead behind the current one goes back into the queue first (`whole`, or
+   * always when it has not started on the wire), so the change takes it in; `fixed` is 1 when it stays.
+   */
+  #editQueue(f: (q: Entry[], fixed: number) => void, whole = false): void {
+    const n = this.#next;
+    let fixed = 0;
+    if (n !== undefined && (whole || !n.started) && n.fromQueue) this.#cancelNext(true);
+    else if (n !== undefined) fixed = 1;
+    f(this.#queue, fixed);
+    this.#queueChanged();
+  }
+
+  /** After the queue grew or changed: start, end a bed of overlays, open ahead again, keep the crossfade right. */
+  #queueChanged(): void {
+    const r = this.#running;
+    if (r?.entry.bed && this.#queue.length > 0) r.current.track?.handOver?.();
+    this.#updateCrossfade();
+    this.#reprefetch();
+    this.#kick();
   }
 
   /** Alias of {@link Player.enqueue}, for the common "play this" call. */
@@ -406,6 +721,11 @@ export class Player extends EventEmitter<PlayerEvents> {
     const waiting = next === undefined ? this.#queue : [next, ...this.#queue];
     this.#queue = [];
     const c = this.#current;
+    for (const rec of [...this.#overlays.values()]) {
+      rec.track?.removeOverlay?.(rec.item.id);
+      this.#endOverlay(rec, { reason: 'stopped', playedSec: rec.carriedSec });
+    }
+    this.#carry = [];
     for (const e of waiting) e.settle({ reason: 'stopped', playedSec: 0 });
     if (c !== undefined && this.#runLoop !== undefined) {
       // The current track reports its end first; the waiting ones follow when the loop has ended it.
@@ -495,19 +815,22 @@ export class Player extends EventEmitter<PlayerEvents> {
       for (;;) {
         if (this.#isStopped()) return;
         if (running === undefined) {
-          const entry = this.#queue.shift();
+          const entry = this.#queue.shift() ?? (this.#carry.length > 0 ? this.#makeBed() : undefined);
           if (entry === undefined) {
             // Not running from here on, so that an 'idle' listener (and drained()) sees the final state, and a track
             // it queues starts a new loop; this one only returns.
             this.#runLoop = undefined;
+            this.#running = undefined;
             this.#setState({ status: 'idle' });
             this.#emit('idle');
             return;
           }
-          running = this.#start(entry, entry.options.seek ?? 0, { promoted: true, fromQueue: true, playedBefore: 0 });
+          running = this.#start(entry, this.#seekOf(entry), { promoted: true, fromQueue: !entry.bed, playedBefore: entry.playedEarlier ?? 0 });
         }
+        this.#running = running;
         // Gapless: once this track's source is handed over, the next one opens and queues behind it on the wire.
         await Promise.race([running.sourceDone, running.outcome]);
+        running.sourceEnded = true;
         if (this.#next === undefined && running.current.cut === undefined && !this.#isStopped()) this.#prefetch(running);
         const outcome = await running.outcome;
         const entry = running.entry;
@@ -517,9 +840,15 @@ export class Player extends EventEmitter<PlayerEvents> {
           running = this.#start(entry, outcome.seekSec, { promoted: true, fromQueue: running.fromQueue, playedBefore: playedSec });
           continue;
         }
+        if (outcome.kind === 'interrupted') {
+          // playNow(): the new item and this one (to resume) are at the head of the queue.
+          entry.playedEarlier = playedSec;
+          running = undefined;
+          continue;
+        }
         const end: TrackEnd =
           outcome.kind === 'error' ? { reason: 'error', error: outcome.error, playedSec } : { reason: outcome.kind, playedSec };
-        const again = !this.#isStopped() && (end.reason === 'finished' || end.reason === 'error');
+        const again = !this.#isStopped() && (end.reason === 'finished' || end.reason === 'error') && !entry.bed;
         if (again && this.#loop === 'track' && end.reason === 'finished') {
           this.#emit('trackEnd', { item: entry, ...end });
           if (this.#isStopped()) {
@@ -548,27 +877,53 @@ export class Player extends EventEmitter<PlayerEvents> {
       }
     } finally {
       if (running !== undefined && this.#current === running.current) this.#current = undefined;
+      this.#running = undefined;
       const waiting = this.#stoppedWaiting;
       this.#stoppedWaiting = [];
       for (const e of waiting) this.#finish(e, { reason: 'stopped', playedSec: 0 }, false);
     }
   }
 
+  /** Where an item starts: where playNow() interrupted it, or its own seek. */
+  #seekOf(entry: Entry): number {
+    const s = entry.resumeSec ?? entry.options.seek ?? 0;
+    entry.resumeSec = undefined;
+    return s;
+  }
+
+  /** A hidden item playing the overlays waiting for a track, with nothing else to play. */
+  #makeBed(): Entry {
+    const entry = this.#makeEntry(new Uint8Array(0), { title: 'overlays' });
+    return Object.assign(entry, { bed: true });
+  }
+
   /** Opens and queues the item after `running` (same entry again for loop 'track'). */
   #prefetch(running: Running): void {
-    if (this.#loop === 'track') {
-      this.#next = this.#start(running.entry, 0, { promoted: false, fromQueue: false, playedBefore: 0 });
+    running.tail ??= running.current.track?.takeTail?.();
+    const tail = running.tail;
+    if (this.#loop === 'track' && !running.entry.bed) {
+      this.#next = this.#start(running.entry, 0, { promoted: false, fromQueue: false, playedBefore: 0, crossfadeIn: tail });
       return;
     }
     let entry = this.#queue.shift();
     let fromQueue = true;
-    if (entry === undefined && this.#loop === 'queue') {
+    if (entry === undefined && this.#loop === 'queue' && !running.entry.bed) {
       entry = this.#makeEntry(running.entry.input, running.entry.options);
       running.requeued = true;
       fromQueue = false;
     }
+    if (entry === undefined && this.#carry.length > 0) {
+      entry = this.#makeBed();
+      fromQueue = false;
+    }
     if (entry === undefined) return;
-    this.#next = this.#start(entry, entry.options.seek ?? 0, { promoted: false, fromQueue, playedBefore: 0 });
+    this.#next = this.#start(entry, this.#seekOf(entry), { promoted: false, fromQueue, playedBefore: entry.playedEarlier ?? 0, crossfadeIn: tail });
+  }
+
+  /** After a queue change: open the next item again if the current one's source is already done. */
+  #reprefetch(): void {
+    const r = this.#running;
+    if (r !== undefined && r.sourceEnded && this.#next === undefined && r.current.cut === undefined && !this.#isStopped()) this.#prefetch(r);
   }
 
   /** Drops the prefetched item (its buffered frames leave the wire); back to the head of the queue when `putBack`. */
@@ -579,6 +934,13 @@ export class Player extends EventEmitter<PlayerEvents> {
     n.current.cut = { kind: 'requeue' };
     n.current.abort.abort();
     if (putBack && n.fromQueue) this.#queue.unshift(n.entry);
+    // Overlays it carried wait for the next track again.
+    for (const rec of this.#overlays.values()) {
+      if (rec.on !== n) continue;
+      rec.on = undefined;
+      rec.track = undefined;
+      if (!this.#carry.includes(rec)) this.#carry.push(rec);
+    }
     return n.entry;
   }
 
@@ -586,15 +948,23 @@ export class Player extends EventEmitter<PlayerEvents> {
   #promote(n: Running): Running {
     n.promoted = true;
     this.#current = n.current;
+    this.#running = n;
     const info = n.current.track?.info;
-    if (info === undefined) this.#setState({ status: 'loading', item: n.entry });
-    else this.#setState(this.#paused ? { status: 'paused', item: n.entry, info } : { status: 'playing', item: n.entry, info });
-    if (n.started && n.announce && info !== undefined) this.#emit('trackStart', { item: n.entry, info });
+    if (!n.entry.bed) {
+      if (info === undefined) this.#setState({ status: 'loading', item: n.entry });
+      else this.#setState(this.#paused ? { status: 'paused', item: n.entry, info } : { status: 'playing', item: n.entry, info });
+      if (n.started && n.announce && info !== undefined) this.#emit('trackStart', { item: n.entry, info });
+    }
+    this.#updateCrossfade();
     return n;
   }
 
   /** Opens `entry` at `seekSec` and plays it behind whatever the sender is playing. */
-  #start(entry: Entry, seekSec: number, how: { promoted: boolean; fromQueue: boolean; playedBefore: number }): Running {
+  #start(
+    entry: Entry,
+    seekSec: number,
+    how: { promoted: boolean; fromQueue: boolean; playedBefore: number; crossfadeIn?: Float32Array | undefined },
+  ): Running {
     const current: Current = { entry, abort: new AbortController(), cut: undefined, track: undefined, baseSec: seekSec, samples: 0 };
     let sourceDone!: () => void;
     const r: Running = {
@@ -604,60 +974,103 @@ export class Player extends EventEmitter<PlayerEvents> {
       outcome: undefined as unknown as Promise<Outcome>,
       started: false,
       promoted: how.promoted,
-      announce: seekSec === (entry.options.seek ?? 0),
+      announce: seekSec === (entry.options.seek ?? 0) && !entry.bed,
       fromQueue: how.fromQueue,
       playedBefore: how.playedBefore,
       requeued: false,
+      sourceEnded: false,
+      waiting: [],
+      scheduled: [],
+      tail: undefined,
     };
     if (how.promoted) {
       this.#current = current;
-      this.#setState({ status: 'loading', item: entry });
+      this.#running = r;
+      if (!entry.bed) this.#setState({ status: 'loading', item: entry });
     }
-    r.outcome = this.#playOnce(r, seekSec, sourceDone).finally(sourceDone);
+    r.outcome = this.#playOnce(r, seekSec, sourceDone, how.crossfadeIn).finally(sourceDone);
     return r;
   }
 
-  async #playOnce(r: Running, seekSec: number, sourceDone: () => void): Promise<Outcome> {
+  /** Whether a track follows the current one (so its end is kept for a crossfade). */
+  #followed(): boolean {
+    return this.#queue.length > 0 || this.#next !== undefined || this.#loop !== 'off';
+  }
+
+  /** Tells the current track how much of its end to keep for the next one's crossfade. */
+  #updateCrossfade(): void {
+    const r = this.#running;
+    const t = r?.current.track;
+    if (r === undefined || t === undefined || r.entry.bed || r.sourceEnded || t.crossfadeOutMs === undefined) return;
+    const want = this.#followed() ? this.#crossfadeMs : 0;
+    if (t.crossfadeOutMs !== want) t.crossfadeOutMs = want;
+  }
+
+  async #playOnce(r: Running, seekSec: number, sourceDone: () => void, crossfadeIn: Float32Array | undefined): Promise<Outcome> {
     const { entry, current } = r;
     let track: Track;
+    // Overlays waiting for a track play on this one from its first frame.
+    const carried = this.#carry.splice(0);
+    for (const rec of carried) {
+      rec.on = r;
+    }
+    const openedWith = this.#filters;
+    const filters = Object.keys(openedWith).length > 0 ? { filters: openedWith } : {};
+    const options: TrackOptions = {
+      ...entry.options.track,
+      roomBitrate: this.#roomBitrate,
+      volume: this.#volume,
+      seek: seekSec,
+      signal: current.abort.signal,
+      ...filters,
+      ...(this.#normalize === 'track' ? { normalize: 'track' as const, normalizeTargetLufs: this.#normalizeTarget } : {}),
+      ...(crossfadeIn === undefined ? {} : { crossfadeIn }),
+      ...(this.#crossfadeMs > 0 && !entry.bed && this.#followed() ? { crossfadeOutMs: this.#crossfadeMs } : {}),
+      ...(carried.length === 0 ? {} : { overlays: carried.map((rec) => ({ id: rec.item.id, input: rec.item.input, options: this.#overlayOptions(rec) })) }),
+    };
     try {
-      track = await this.#open(entry.input, {
-        ...entry.options.track,
-        roomBitrate: this.#roomBitrate,
-        volume: this.#volume,
-        seek: seekSec,
-        signal: current.abort.signal,
-      });
+      track = await (entry.bed ? this.#openBed(options) : this.#open(entry.input, options));
     } catch (err) {
+      for (const rec of carried) if (rec.on === r && !rec.settled) this.#recarry(rec);
       if (current.cut !== undefined) return this.#cutOutcome(current);
       const error = toKookError(err);
       this.#emitError(entry, error);
       return { kind: 'error', error, playedSec: 0 };
     }
     current.track = track;
+    for (const rec of carried) if (rec.on === r) rec.track = track;
+    track.onEvent = (e) => this.#trackEvent(r, e);
     if (current.cut !== undefined) {
       await track.close();
       return this.#cutOutcome(current);
     }
     // The volume may have changed while opening.
     if (track.volume !== this.#volume) track.volume = this.#volume;
-    if (r.promoted) {
+    // The filters may have changed while opening.
+    if (track.filters !== undefined && this.#filters !== openedWith && Object.keys(this.#filters).length + Object.keys(openedWith).length > 0) {
+      track.filters = this.#filters;
+    }
+    // Overlays asked for while it was opening.
+    for (const rec of this.#carry.splice(0)) this.#attach(rec, r, track);
+    if (r.promoted && !entry.bed) {
       this.#setState(this.#paused ? { status: 'paused', item: entry, info: track.info } : { status: 'playing', item: entry, info: track.info });
     }
+    if (r.promoted) this.#updateCrossfade();
     let result: Awaited<ReturnType<RtpSender['play']>>;
     try {
-      result = await this.#sender.play(this.#frames(track, current), {
+      result = await this.#sender.play(this.#frames(track, current, r), {
       signal: current.abort.signal,
       // Silence closes the stream only when nothing follows: between queued tracks it would be a 100 ms gap.
       endSilence: () => {
         const cut = current.cut?.kind;
         if (cut === 'stop') return true;
-        if (cut === 'seek' || cut === 'requeue') return false;
-        return this.#queue.length === 0 && this.#loop === 'off' && this.#next === undefined;
+        if (cut === 'seek' || cut === 'requeue' || cut === 'interrupt') return false;
+        return this.#queue.length === 0 && this.#loop === 'off' && this.#next === undefined && this.#carry.length === 0;
       },
       onSourceDone: sourceDone,
       onTruncate: (fromFrame) => {
         current.samples = fromFrame * 960;
+        this.#dropEvents(r, fromFrame);
         if (track.rewind?.(fromFrame) === false) {
           // Not held any more: the frames from there are lost (a short skip); rare, see Track.rewind.
         }
@@ -671,6 +1084,12 @@ export class Player extends EventEmitter<PlayerEvents> {
       result = { reason: 'error', error: err };
     }
     await track.close();
+    // Overlays it still held (cut short): they go on over whatever plays next.
+    for (const rec of this.#overlays.values()) {
+      if (rec.on !== r || rec.settled) continue;
+      if ((current.cut as Current['cut'])?.kind === 'stop') continue;
+      this.#recarry(rec);
+    }
     if (current.cut !== undefined) return this.#cutOutcome(current);
     const playedSec = current.samples / 48000;
     switch (result.reason) {
@@ -690,18 +1109,19 @@ export class Player extends EventEmitter<PlayerEvents> {
   #cutOutcome(
     c: Current,
   ):
-    | { kind: 'skipped' | 'stopped' | 'removed'; playedSec: number }
+    | { kind: 'skipped' | 'stopped' | 'removed' | 'interrupted'; playedSec: number }
     | { kind: 'seek'; seekSec: number; playedSec: number } {
     const playedSec = c.samples / 48000;
     const cut = c.cut;
     if (cut?.kind === 'seek') return { kind: 'seek', seekSec: cut.seekSec ?? 0, playedSec };
     if (cut?.kind === 'skip') return { kind: 'skipped', playedSec };
     if (cut?.kind === 'remove') return { kind: 'removed', playedSec };
+    if (cut?.kind === 'interrupt') return { kind: 'interrupted', playedSec };
     return { kind: 'stopped', playedSec };
   }
 
   /** The track's frames, counted for the position and copied to the tap. */
-  async *#frames(track: Track, current: Current): AsyncGenerator<OpusFrame> {
+  async *#frames(track: Track, current: Current, r: Running): AsyncGenerator<OpusFrame> {
     for await (const frame of track) {
       current.samples += frame.samples;
       const tap = this.#tap;
@@ -713,8 +1133,151 @@ export class Player extends EventEmitter<PlayerEvents> {
           // A tap must never break playback; the tap reports its own errors.
         }
       }
+      if (r.waiting.length > 0) this.#releaseEvents(r);
       yield frame;
     }
+    this.#releaseEvents(r, true);
+  }
+
+  // ---------------------------------------------------------------- overlays
+
+  #overlayOptions(rec: OverlayRec): OverlayOptions {
+    const o = rec.item.options;
+    return {
+      ...(o.duckDb === undefined ? {} : { duckDb: o.duckDb }),
+      ...(o.fadeMs === undefined ? {} : { fadeMs: o.fadeMs }),
+      ...(o.volume === undefined ? {} : { volume: o.volume }),
+      ...(rec.carriedSec > 0 ? { seek: rec.carriedSec } : {}),
+    };
+  }
+
+  /** Puts an overlay on the play that makes the next frames, or waits for one (a bed when nothing plays). */
+  #placeOverlay(rec: OverlayRec): void {
+    let r = this.#running;
+    if (r !== undefined && (r.sourceEnded || r.current.cut !== undefined)) r = this.#next;
+    const t = r?.current.track;
+    if (r === undefined || t === undefined || t.addOverlay === undefined || r.sourceEnded) {
+      if (r !== undefined && t === undefined) {
+        // Opening: it takes the overlays waiting once open.
+        this.#carry.push(rec);
+        return;
+      }
+      this.#carry.push(rec);
+      const cur = this.#running;
+      if (cur === undefined) this.#kick();
+      else if (cur.entry.bed) {
+        // never: a bed takes overlays
+      }
+      return;
+    }
+    this.#attach(rec, r, t);
+  }
+
+  #attach(rec: OverlayRec, r: Running, t: Track): void {
+    rec.on = r;
+    rec.track = t;
+    const add = t.addOverlay;
+    if (add === undefined) return;
+    add.call(t, rec.item.id, rec.item.input, this.#overlayOptions(rec)).then(
+      () => {
+        // Heard at once: what is buffered beyond the next 60 ms is made again with the clip in it.
+        if (r === this.#running && !r.sourceEnded && r.current.cut === undefined) this.#sender.truncate(60);
+      },
+      (err: unknown) => {
+        if (rec.settled) return;
+        if (rec.on === r && r.current.cut !== undefined && isKookRtpError(err) && err.code === 'ABORTED') {
+          // The track ended while the clip was opening: it goes on over the next one.
+          this.#recarry(rec);
+          return;
+        }
+        const error = toKookError(err);
+        this.#endOverlay(rec, { reason: 'error', error, playedSec: rec.carriedSec });
+      },
+    );
+  }
+
+  /** An overlay whose track ended before it: it waits for the next one. */
+  #recarry(rec: OverlayRec): void {
+    rec.on = undefined;
+    rec.track = undefined;
+    if (this.#carry.includes(rec)) return;
+    this.#carry.push(rec);
+    if (this.#next !== undefined && this.#next.current.track !== undefined && !this.#next.sourceEnded) {
+      this.#carry = this.#carry.filter((x) => x !== rec);
+      this.#attach(rec, this.#next, this.#next.current.track);
+    } else if (this.#runLoop === undefined) this.#kick();
+  }
+
+  #trackEvent(r: Running, e: TrackEvent): void {
+    const rec = this.#overlays.get(e.id);
+    if (rec === undefined || rec.settled) return;
+    if (e.kind === 'overlayHandover') {
+      rec.carriedSec += e.consumedFrames / 50;
+      rec.trackStart = undefined;
+      this.#recarry(rec);
+      this.#reprefetch();
+      return;
+    }
+    if (e.kind === 'overlayStart') rec.trackStart = e.frame;
+    r.waiting.push(e);
+    this.#releaseEvents(r);
+  }
+
+  /** Schedules the events whose frame has reached the sender for when it goes out on the wire. */
+  #releaseEvents(r: Running, all = false): void {
+    const handed = r.current.samples / 960;
+    const keep: TrackEvent[] = [];
+    for (const e of r.waiting) {
+      if (e.frame > handed && !all) {
+        keep.push(e);
+        continue;
+      }
+      const delay = Math.max(0, this.#sender.bufferedMs - Math.max(0, handed - e.frame) * 20);
+      const entry = { frame: e.frame, timer: setTimeout(() => {
+        const i = r.scheduled.indexOf(entry);
+        if (i >= 0) r.scheduled.splice(i, 1);
+        this.#wireEvent(e);
+      }, delay) };
+      r.scheduled.push(entry);
+    }
+    r.waiting.length = 0;
+    r.waiting.push(...keep);
+  }
+
+  /** A truncate drops frames from `fromFrame` on: their events come again when they are made again. */
+  #dropEvents(r: Running, fromFrame: number): void {
+    for (let i = r.waiting.length - 1; i >= 0; i--) if ((r.waiting[i] as TrackEvent).frame >= fromFrame) r.waiting.splice(i, 1);
+    for (let i = r.scheduled.length - 1; i >= 0; i--) {
+      const s = r.scheduled[i] as { frame: number; timer: NodeJS.Timeout };
+      if (s.frame < fromFrame) continue;
+      clearTimeout(s.timer);
+      r.scheduled.splice(i, 1);
+    }
+  }
+
+  #wireEvent(e: TrackEvent): void {
+    const rec = this.#overlays.get(e.id);
+    if (rec === undefined || rec.settled) return;
+    if (e.kind === 'overlayStart') {
+      if (rec.started) return;
+      rec.started = true;
+      this.#emit('overlayStart', { overlay: rec.item });
+      return;
+    }
+    if (e.kind === 'overlayEnd') {
+      const error = e.error === undefined ? undefined : toKookError(e.error);
+      const playedSec = rec.carriedSec + Math.max(0, e.frame - (rec.trackStart ?? e.frame)) / 50;
+      this.#endOverlay(rec, error === undefined ? { reason: 'finished', playedSec } : { reason: 'error', error, playedSec });
+    }
+  }
+
+  #endOverlay(rec: OverlayRec, end: OverlayEnd): void {
+    if (rec.settled) return;
+    rec.settle(end);
+    this.#overlays.delete(rec.item.id);
+    this.#carry = this.#carry.filter((r) => r !== rec);
+    if (end.reason === 'error' && end.error !== undefined && this.listenerCount('error') > 0) this.#emit('error', { error: end.error });
+    this.#emit('overlayEnd', { overlay: rec.item, ...end });
   }
 
   #finish(entry: Entry, end: TrackEnd, played: boolean): void {
@@ -723,8 +1286,9 @@ export class Player extends EventEmitter<PlayerEvents> {
     if (played || end.reason !== 'removed') {
       this.#emit('trackEnd', { item: entry, ...end });
     }
+    if (!played || entry.bed || noHistory.has(entry) || end.reason === 'removed') return;
     this.#history.push(entry);
-    if (this.#history.length > 100) this.#history.shift();
+    if (this.#history.length > HISTORY_ITEMS) this.#history.shift();
   }
 
   #progress(stats: SenderStats): void {
@@ -759,6 +1323,23 @@ export class Player extends EventEmitter<PlayerEvents> {
   }
 }
 
+
+/** Items skipped by previous(): they do not go into the history (previous() walks back past them). */
+const noHistory = new WeakSet<QueueItem>();
+
+function checkIndex(i: number, what: string): void {
+  if (!(Number.isInteger(i) && i >= 0)) throw new KookRtpError('INVALID_ARGUMENT', `${what} must be an integer >= 0, got ${String(i)}`);
+}
+
+function checkCrossfade(ms: number): number {
+  if (typeof ms !== 'number' || !(ms >= 0 && ms <= 30_000)) throw new KookRtpError('INVALID_ARGUMENT', `crossfadeMs must be ms in 0..30000, got ${String(ms)}`);
+  return ms;
+}
+
+function checkNormalize(mode: string): 'off' | 'track' {
+  if (mode !== 'off' && mode !== 'track') throw new KookRtpError('INVALID_ARGUMENT', `normalize must be 'off' or 'track', got ${String(mode)}`);
+  return mode;
+}
 
 function isReopenable(input: TrackInput): boolean {
   return typeof input === 'string' || input instanceof URL || input instanceof Uint8Array;

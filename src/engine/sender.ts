@@ -250,6 +250,11 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
     return this.#state;
   }
 
+  /** Frames handed to the pacer and not yet sent, in ms: about how long until a frame handed over now is heard. */
+  get bufferedMs(): number {
+    return Math.max(0, this.#posted - (this.#link?.consumed ?? 0)) * 20;
+  }
+
   /** Whether this sender paces in the pacer thread. */
   get threaded(): boolean {
     return this.#threads;

@@ -58,6 +58,8 @@ export interface TrackOptions {
    * them. Needs a known duration. Default 0.
    */
   readonly crossfadeOutMs?: number;
+  /** Overlays to mix from the first frame (carried on from the previous track). */
+  readonly overlays?: readonly { readonly id: number; readonly input: TrackInput; readonly options?: OverlayOptions }[];
   /** @internal Hand out PCM (1920 Int16 values per frame, in `data`) instead of Opus: how overlays are decoded. */
   readonly pcmOut?: boolean;
 }
@@ -590,6 +592,13 @@ function assemble(
 
   async function* frames(): AsyncGenerator<OpusFrame> {
     try {
+      for (const o of options.overlays ?? []) {
+        try {
+          await track.addOverlay?.(o.id, o.input, o.options);
+        } catch (err) {
+          event({ kind: 'overlayEnd', id: o.id, frame: handed, error: asKookError(err) });
+        }
+      }
       yield* bed ? bedFrames() : detail.kind === 'ogg-opus' || detail.kind === 'webm-opus' ? opusFrames() : pcmFrames();
       if (bus !== undefined && bus.collectingTail && crossfadeOutMs > 0) tail = bus.takeTail();
       while (replayQueue.length > 0 && !closed) {

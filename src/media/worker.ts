@@ -10,7 +10,9 @@ import { setThreadNice } from '../util/threadPriority.js';
 import { packFrames, packedTransfer, type PlainFrame } from '../util/packedFrames.js';
 import type { OpusFrame } from './frame.js';
 import type { MediaCommand, MediaReply } from './workerProtocol.js';
-import { openTrack, type Track } from './track.js';
+import { openOverlayBed, openTrack, type Track, type TrackEvent } from './track.js';
+import type { WireTrackEvent, WorkerInput } from './workerProtocol.js';
+import type { TrackInput } from './input.js';
 
 const port = parentPort;
 if (port === null) throw new Error('media/worker.ts runs as a worker thread');
@@ -39,6 +41,15 @@ function post(reply: MediaReply, transfer: ArrayBuffer[] = []): void {
   port?.postMessage(reply, transfer);
 }
 
+function inputOf(w: WorkerInput): TrackInput {
+  return w.kind === 'url' ? new URL(w.href) : w.kind === 'path' ? w.path : w.kind === 'bytes' ? w.bytes : new Uint8Array(0);
+}
+
+function wireEvent(e: TrackEvent): WireTrackEvent {
+  if (e.kind === 'overlayEnd' && e.error !== undefined) return { ...e, error: errorData(e.error) };
+  return e as WireTrackEvent;
+}
+
 function errorData(err: unknown): { code: string; message: string } {
   if (isKookRtpError(err)) return { code: err.code, message: err.message };
   return { code: 'DECODE_FAILED', message: `decoding failed: ${err instanceof Error ? err.message : String(err)}` };
@@ -48,9 +59,11 @@ async function run(id: number, cmd: Extract<MediaCommand, { op: 'open' }>): Prom
   const job: Job = { abort: new AbortController(), track: undefined, credit: cmd.credit, wake: undefined, closed: false, produced: 0, epoch: 0, batch: [] };
   jobs.set(id, job);
   try {
-    const input = cmd.input.kind === 'url' ? new URL(cmd.input.href) : cmd.input.kind === 'path' ? cmd.input.path : cmd.input.bytes;
-    const track = await openTrack(input, { ...cmd.options, signal: job.abort.signal });
+    const overlays = cmd.options.overlays?.map((o) => ({ ...o, input: inputOf(o.input as unknown as WorkerInput) }));
+    const options = { ...cmd.options, ...(overlays === undefined ? {} : { overlays }), signal: job.abort.signal };
+    const track = cmd.input.kind === 'bed' ? await openOverlayBed(options) : await openTrack(inputOf(cmd.input), options);
     job.track = track;
+    track.onEvent = (e) => post({ type: 'events', job: id, events: [wireEvent(e)] });
     if (job.closed) {
       await track.close();
       return;
@@ -71,7 +84,8 @@ async function run(id: number, cmd: Extract<MediaCommand, { op: 'open' }>): Prom
       while (job.credit <= 0 && !job.closed) await new Promise<void>((r) => (job.wake = r));
     }
     flush();
-    if (!job.closed) post({ type: 'end', job: id });
+    const tail = track.takeTail?.();
+    if (!job.closed) post(tail === undefined ? { type: 'end', job: id } : { type: 'end', job: id, tail }, tail === undefined ? [] : [tail.buffer as ArrayBuffer]);
   } catch (err) {
     if (!job.closed) post({ type: 'end', job: id, error: errorData(err) });
   } finally {
@@ -94,6 +108,7 @@ port.on('message', (cmd: MediaCommand) => {
   const job = jobs.get(cmd.job);
   if (job === undefined) {
     if (cmd.op === 'replay') post({ type: 'replayed', job: cmd.job, epoch: cmd.epoch, ok: false });
+    if (cmd.op === 'overlay') post({ type: 'overlayAdded', job: cmd.job, id: cmd.id, error: { code: 'ABORTED', message: 'the track has ended' } });
     return;
   }
   switch (cmd.op) {
@@ -125,6 +140,34 @@ port.on('message', (cmd: MediaCommand) => {
       post({ type: 'replayed', job: cmd.job, epoch: cmd.epoch, ok });
       return;
     }
+    case 'filters':
+      try {
+        if (job.track !== undefined) job.track.filters = cmd.filters;
+      } catch {
+        // validated on the host
+      }
+      return;
+    case 'crossfade':
+      if (job.track !== undefined) job.track.crossfadeOutMs = cmd.ms;
+      return;
+    case 'overlay': {
+      const t = job.track;
+      if (t?.addOverlay === undefined) {
+        post({ type: 'overlayAdded', job: cmd.job, id: cmd.id, error: { code: 'ABORTED', message: 'the track has ended' } });
+        return;
+      }
+      t.addOverlay(cmd.id, inputOf(cmd.input), cmd.options).then(
+        () => post({ type: 'overlayAdded', job: cmd.job, id: cmd.id }),
+        (err: unknown) => post({ type: 'overlayAdded', job: cmd.job, id: cmd.id, error: errorData(err) }),
+      );
+      return;
+    }
+    case 'overlayRemove':
+      job.track?.removeOverlay?.(cmd.id);
+      return;
+    case 'handOver':
+      job.track?.handOver?.();
+      return;
     case 'close': {
       job.closed = true;
       job.abort.abort();

@@ -13,36 +13,9 @@ import { createRtpSender } from '../../src/engine/sender.js';
 import type { OpusFrame } from '../../src/media/frame.js';
 import { OggDemuxer } from '../../src/wire/ogg/demuxer.js';
 import { readFile } from 'node:fs/promises';
+import { threadReceiver } from './wire.js';
 
 const F = (name: string): string => fileURLToPath(new URL(`../../fixtures/media/${name}`, import.meta.url));
-
-/** A UDP receiver on its own thread, so a blocked test thread cannot delay its arrival times. */
-async function threadReceiver(): Promise<{ port: number; stop(): Promise<{ at: number[]; seq: number[]; marker: boolean[]; head: string[]; payloads: Uint8Array[] }> }> {
-  const w = new Worker(
-    `const { parentPort } = require('node:worker_threads');
-     const s = require('node:dgram').createSocket('udp4');
-     const at = [], seq = [], marker = [], head = [], payloads = [];
-     s.on('message', (m) => {
-       if (m.length < 12 || (m[1] >= 192 && m[1] <= 223)) return;
-       // Epoch ms, comparable across threads.
-       at.push(performance.timeOrigin + performance.now()); seq.push(m.readUInt16BE(2)); marker.push((m[1] & 0x80) !== 0);
-       head.push(m.subarray(12, 40).toString('hex'));
-       payloads.push(new Uint8Array(m.subarray(12)));
-     });
-     s.bind(0, '127.0.0.1', () => parentPort.postMessage({ port: s.address().port }));
-     parentPort.on('message', () => { parentPort.postMessage({ at, seq, marker, head, payloads }); s.close(); parentPort.close(); });`,
-    { eval: true },
-  );
-  const port = await new Promise<number>((r) => w.once('message', (m: { port: number }) => r(m.port)));
-  return {
-    port,
-    stop: () =>
-      new Promise((r) => {
-        w.once('message', r);
-        w.postMessage('stop');
-      }),
-  };
-}
 
 function* frames(n: number): Generator<OpusFrame> {
   const data = new Uint8Array(100).fill(0x78);
