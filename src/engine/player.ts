@@ -842,7 +842,8 @@ export class Player extends EventEmitter<PlayerEvents> {
         }
         if (outcome.kind === 'interrupted') {
           // playNow(): the new item and this one (to resume) are at the head of the queue.
-          entry.playedEarlier = playedSec;
+          // What was heard: up to where it resumes (the frames that waited in the pacer were dropped).
+          entry.playedEarlier = running.playedBefore + Math.max(0, (entry.resumeSec ?? running.current.baseSec) - running.current.baseSec);
           running = undefined;
           continue;
         }

@@ -252,7 +252,9 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
 
   /** Frames handed to the pacer and not yet sent, in ms: about how long until a frame handed over now is heard. */
   get bufferedMs(): number {
-    return Math.max(0, this.#posted - (this.#link?.consumed ?? 0)) * 20;
+    let pulled = 0;
+    for (const ctx of this.#plays.values()) pulled += ctx.batch.length;
+    return (Math.max(0, this.#posted - (this.#link?.consumed ?? 0)) + pulled) * 20;
   }
 
   /** Whether this sender paces in the pacer thread. */
