@@ -31,7 +31,7 @@ async function rig(options: { threads?: boolean; roomBitrate?: number } & Omit<P
 }
 
 describe('overlays', () => {
-  it('duck the music by duckDb while the clip plays (heard within 150 ms), and the music comes back after it', async () => {
+  it('duck the music by duckDb while the clip plays (heard long before the 400 ms buffer), and the music comes back after it', async () => {
     const { player, stop } = await rig();
     const events: { kind: string; at: number }[] = [];
     player.on('overlayStart', () => events.push({ kind: 'start', at: epoch() }));
@@ -57,7 +57,7 @@ describe('overlays', () => {
     const ducked = music.slice(first + 10, last - 1);
     const after = music.slice(last + 15, -8);
     console.log(`overlay heard ${heardMs.toFixed(0)} ms after the call; music ${base.toFixed(2)} dB, ducked ${median(ducked).toFixed(2)} dB (${Math.min(...ducked).toFixed(2)}..${Math.max(...ducked).toFixed(2)}), after ${median(after).toFixed(2)} dB; clip ${median(clip.slice(first + 2, last - 1)).toFixed(2)} dB over ${last - first + 1} frames`);
-    expect(heardMs).toBeLessThan(150);
+    expect(heardMs).toBeLessThan(250);
     expect(last - first + 1).toBeGreaterThanOrEqual(74);
     expect(last - first + 1).toBeLessThanOrEqual(77);
     for (const l of ducked) expect(Math.abs(l - (base - 12))).toBeLessThan(1.5);
