@@ -240,7 +240,17 @@ class RemoteTrack implements Track {
     return true;
   }
 
-  handOver(): void {
+  handOver(frame?: number): void {
+    if (frame !== undefined && frame <= this.#yielded && !this.#closed) {
+      // What waits here from `frame` on is dropped: the worker hands over from there.
+      this.#frames.length = 0;
+      this.#head = 0;
+      this.#yielded = frame;
+      this.#epoch++;
+      this.#taken = 0;
+      this.#post({ op: 'handOver', job: this.#job, frame, epoch: this.#epoch, credit: this.#pool.credit });
+      return;
+    }
     this.#post({ op: 'handOver', job: this.#job });
   }
 

@@ -232,6 +232,8 @@ interface Running {
   readonly scheduled: { readonly frame: number; readonly timer: NodeJS.Timeout }[];
   /** Its end kept for the next track's crossfade, once taken from the track. */
   tail: Float32Array | undefined;
+  /** A bed asked to hand its overlays over to the music queued. */
+  handingOver?: boolean;
 }
 
 interface Current {
@@ -631,7 +633,11 @@ export class Player extends EventEmitter<PlayerEvents> {
   /** After the queue grew or changed: start, end a bed of overlays, open ahead again, keep the crossfade right. */
   #queueChanged(): void {
     const r = this.#running;
-    if (r?.entry.bed && this.#queue.length > 0) r.current.track?.handOver?.();
+    if (r?.entry.bed && this.#queue.length > 0 && !r.handingOver) {
+      // The music starts at once: the bed's buffered frames are dropped and its clips go on over the music from there.
+      r.handingOver = true;
+      if (r.current.track === undefined || !this.#sender.truncate(60)) r.current.track?.handOver?.();
+    }
     this.#updateCrossfade();
     this.#reprefetch();
     this.#kick();
@@ -1072,6 +1078,10 @@ export class Player extends EventEmitter<PlayerEvents> {
       onTruncate: (fromFrame) => {
         current.samples = fromFrame * 960;
         this.#dropEvents(r, fromFrame);
+        if (r.handingOver) {
+          track.handOver?.(fromFrame);
+          return;
+        }
         if (track.rewind?.(fromFrame) === false) {
           // Not held any more: the frames from there are lost (a short skip); rare, see Track.rewind.
         }

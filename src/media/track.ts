@@ -112,8 +112,11 @@ export interface Track extends AsyncIterable<OpusFrame> {
   addOverlay?(id: number, input: TrackInput, options?: OverlayOptions): Promise<void>;
   /** Ends an overlay at the next frame made. */
   removeOverlay?(id: number): boolean;
-  /** Ends the track at the next frame; the overlays still playing are reported as `overlayHandover`. */
-  handOver?(): void;
+  /**
+   * Ends the track at the next frame; the overlays still playing are reported as `overlayHandover`. With `frame`
+   * (as for {@link rewind}), the frames from there on were dropped unsent: the overlays hand over from that point.
+   */
+  handOver?(frame?: number): void;
   /** After iteration: the end kept for the next track's crossfade ({@link TrackOptions.crossfadeOutMs}), once. */
   takeTail?(): Float32Array | undefined;
 }
@@ -707,7 +710,15 @@ function assemble(
       flushBusEvents();
       return ok;
     },
-    handOver(): void {
+    handOver(frame?: number): void {
+      if (frame !== undefined && bus !== undefined && !bus.collectingTail) {
+        // The frames from `frame` on were dropped unsent: the overlays hand over from there.
+        const n = handed + replayQueue.length - frame;
+        if (n > 0 && bus.cutBack(n)) {
+          handed = frame;
+          replayQueue = [];
+        }
+      }
       handOverAsked = true;
       const a = overlayAdded;
       overlayAdded = undefined;

@@ -166,7 +166,18 @@ port.on('message', (cmd: MediaCommand) => {
       job.track?.removeOverlay?.(cmd.id);
       return;
     case 'handOver':
-      job.track?.handOver?.();
+      if (cmd.frame !== undefined && job.track !== undefined) {
+        job.batch = [];
+        job.produced = Math.min(job.produced, cmd.frame);
+        job.epoch = cmd.epoch ?? job.epoch;
+        job.credit = cmd.credit ?? job.credit;
+      }
+      job.track?.handOver?.(cmd.frame);
+      {
+        const w = job.wake;
+        job.wake = undefined;
+        w?.();
+      }
       return;
     case 'close': {
       job.closed = true;

@@ -44,7 +44,7 @@ export type MediaCommand =
   | { readonly op: 'crossfade'; readonly job: number; readonly ms: number }
   | { readonly op: 'overlay'; readonly job: number; readonly id: number; readonly input: WorkerInput; readonly options: OverlayOptions }
   | { readonly op: 'overlayRemove'; readonly job: number; readonly id: number }
-  | { readonly op: 'handOver'; readonly job: number }
+  | { readonly op: 'handOver'; readonly job: number; readonly frame?: number; readonly epoch?: number; readonly credit?: number }
   | { readonly op: 'crash' };
 
 /** Worker → host. */

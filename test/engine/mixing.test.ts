@@ -127,6 +127,27 @@ describe('overlays', () => {
     expect(overB).toBeGreaterThan(10);
   });
 
+  it('music queued while a clip plays alone starts at once, the clip carrying on over it', async () => {
+    const { player, stop } = await rig();
+    const ov = player.overlay(toneWav(2, [[1500, 0.25]]));
+    await new Promise((r) => player.once('overlayStart', r));
+    await new Promise((r) => setTimeout(r, 500));
+    const t0 = epoch();
+    const item = player.enqueue(toneWav(2, [[440, 0.25]]));
+    expect((await ov.done).reason).toBe('finished');
+    expect((await item.done).reason).toBe('finished');
+    const got = await stop();
+    const frames = decodeWire(got);
+    const clip = frames.map((f) => toneDb(f, 1500) > -30);
+    const first = clip.indexOf(true);
+    const lastIdx = clip.lastIndexOf(true);
+    const musicAt = got.at[frames.findIndex((f) => toneDb(f, 440) > -30)] as number;
+    console.log(`music under a lone clip: on the wire ${(musicAt - t0).toFixed(0)} ms after enqueue; clip ${lastIdx - first + 1} frames, ${clip.slice(first, lastIdx + 1).filter((x) => !x).length} without it`);
+    expect(musicAt - t0).toBeLessThan(700);
+    expect(clip.slice(first, lastIdx + 1).every((x) => x)).toBe(true);
+    expect(Math.abs(lastIdx - first + 1 - 100)).toBeLessThanOrEqual(3);
+  });
+
   it('a clip that cannot be decoded settles with error; the music goes on', async () => {
     const { player } = await rig();
     const item = player.enqueue(toneWav(1.5, [[440, 0.25]]));

@@ -302,6 +302,42 @@ export class TrackBus {
    */
   rewind(n: number): Int16Array[] | null {
     if (n === 0) return [];
+    const redo = this.#goBack(n);
+    if (redo === null) return null;
+    const first = redo[0] as Made;
+    const out: Int16Array[] = [];
+    for (const m of redo) {
+      if (m.input === null) out.push(this.#mix(null, null, true));
+      else {
+        this.#pushMusic(m.input);
+        while (this.#chain.pull(this.#music)) out.push(this.#mix(this.#music, m.input, true));
+      }
+    }
+    // The splice: from the frame that was made before to the new one, over 20 ms.
+    const a = first.out;
+    const b = out[0];
+    if (b !== undefined) {
+      for (let i = 0; i < FRAME; i++) {
+        const t = (i + 1) / FRAME;
+        for (let c = 0; c < 2; c++) {
+          const k = 2 * i + c;
+          b[k] = Math.round((a[k] as number) * (1 - t) + (b[k] as number) * t);
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Forgets the last `n` output frames as if they had not been made (they were dropped before being sent): the
+   * overlays go back to where they were. @returns false when they are not held.
+   */
+  cutBack(n: number): boolean {
+    return n === 0 || this.#goBack(n) !== null;
+  }
+
+  /** Restores the state from before the last `n` frames; returns what they were made from. */
+  #goBack(n: number): Made[] | null {
     if (!Number.isInteger(n) || n < 0 || n > this.#history.length || this.#chain.isStretching || this.#tailOut !== undefined) return null;
     const redo = this.#history.splice(this.#history.length - n, n);
     const first = redo[0] as Made;
@@ -327,27 +363,7 @@ export class TrackBus {
     this.#produced -= n;
     const from = this.#produced;
     this.#events = this.#events.filter((e) => e.frame < from);
-    const out: Int16Array[] = [];
-    for (const m of redo) {
-      if (m.input === null) out.push(this.#mix(null, null, true));
-      else {
-        this.#pushMusic(m.input);
-        while (this.#chain.pull(this.#music)) out.push(this.#mix(this.#music, m.input, true));
-      }
-    }
-    // The splice: from the frame that was made before to the new one, over 20 ms.
-    const a = first.out;
-    const b = out[0];
-    if (b !== undefined) {
-      for (let i = 0; i < FRAME; i++) {
-        const t = (i + 1) / FRAME;
-        for (let c = 0; c < 2; c++) {
-          const k = 2 * i + c;
-          b[k] = Math.round((a[k] as number) * (1 - t) + (b[k] as number) * t);
-        }
-      }
-    }
-    return out;
+    return redo;
   }
 
   #pushMusic(input: Int16Array): void {
