@@ -42,7 +42,7 @@ Usage:
   kook-rtp --version                      print the version
   kook-rtp play <input...> [options]     play files/URLs as one RTP stream
   kook-rtp emulator [--port N] [--bitrate N] [--token T] [--dashboard [PORT]]
-  kook-rtp probe <input>                  print what an input holds (JSON)
+  kook-rtp probe <input> [--bitrate N]    print what an input holds and how it would play in a room of N bit/s (JSON)
   kook-rtp sdp --to rtp://host:port[?rtcpport=N] [--ssrc N] [--pt N] [--rtcp-mux] [--bitrate N]
 
 Where play sends:
@@ -141,7 +141,12 @@ export async function runCli(argv: readonly string[], io: { stdout?: NodeJS.Writ
       }
       case 'probe': {
         if (positionals.length !== 1) throw new KookRtpError('USAGE', 'probe takes exactly one input');
-        const info = await probe(positionals[0]!, passthroughOption(flags.passthrough) === 'never' ? { passthrough: 'never' } : {});
+        // The room decides passthrough: an Opus file's peak 1 s window of RTP bytes against the guard's limit.
+        const info = await probe(positionals[0]!, {
+          roomBitrate: intFlag(flags.bitrate, 'bitrate', 6000, 10_000_000) ?? 48000,
+          passthrough: passthroughOption(flags.passthrough),
+          volume: numFlag(flags.volume, 'volume', 0, MAX_VOLUME) ?? 1,
+        });
         stdout.write(`${JSON.stringify(info, null, 2)}\n`);
         return 0;
       }
