@@ -154,7 +154,7 @@ export async function openTrack(input: TrackInput, options: TrackOptions = {}): 
     throw err;
   }
   const { detail } = probed;
-  let mode = chooseMode(detail, budget, { volume, passthrough: options.passthrough ?? 'auto' });
+  let mode = chooseMode(detail, budget, { volume, passthrough: options.passthrough ?? 'auto', roomBitrate: options.roomBitrate ?? 48000 });
   let encoder: OpusFrameEncoder | undefined;
   const makeEncoder = (): OpusFrameEncoder => (encoder ??= createOpusEncoder({ bitrate: budget, ...options.encoder }));
   try {
