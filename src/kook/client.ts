@@ -26,7 +26,10 @@
  */
 import { KookRtpError } from '../errors.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, readAnswerText } from '../util/body.js';
-import { KookApiError, KookHttpError, KookRateLimitError, redact, scrubError } from './errors.js';
+import { KookApiError, KookHttpError, KookRateLimitError } from './errors.js';
+import { redact, redactDeep, scrubError } from '../util/secrets.js';
+import { isPlainObject } from '../util/object.js';
+import { sleep as sleepOn } from '../util/clock.js';
 import { apiPathHint, describeNetworkFailure, errorChainCodes, hostPort } from './netFailure.js';
 
 /** KOOK's production API base. */
@@ -248,26 +251,7 @@ interface CallSpec {
 /** Node / undici error codes proving the request never reached the server. */
 const UNSENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 
-const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> => sleepOn(ms, { signal });
 
 /**
  * Creates a KOOK voice API client.
@@ -480,7 +464,7 @@ export function createKookClient(options: KookClientOptions): KookClient {
         }
         stats.responses++;
         const { status, headers, json, text } = answer;
-        const envelope = isRecord(json) && typeof json['code'] === 'number' ? json : undefined;
+        const envelope = isPlainObject(json) && typeof json['code'] === 'number' ? json : undefined;
         const apiCode = envelope === undefined ? undefined : (envelope['code'] as number);
         const apiMessage =
           envelope === undefined ? undefined : redact(typeof envelope['message'] === 'string' ? envelope['message'] : '', secrets);
@@ -639,16 +623,6 @@ export function createKookClient(options: KookClientOptions): KookClient {
   return client;
 }
 
-/** Copies a parsed JSON value with every secret scrubbed from its strings (keys included). */
-function redactDeep(v: unknown, secrets: readonly string[], depth = 0): unknown {
-  if (typeof v === 'string') return redact(v, secrets);
-  if (depth > 64 || typeof v !== 'object' || v === null) return v;
-  if (Array.isArray(v)) return v.map((x) => redactDeep(x, secrets, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) out[redact(k, secrets)] = redactDeep(x, secrets, depth + 1);
-  return out;
-}
-
 function checkChannelId(channelId: unknown): void {
   if (typeof channelId !== 'string' || channelId.length === 0) {
     throw new KookRtpError('INVALID_ARGUMENT', `channelId must be a non-empty string (KOOK ids are strings), found ${typeof channelId}`);
@@ -688,7 +662,7 @@ function toInt(field: string, value: unknown, min: number, max: number): number 
  * @throws {@link KookRtpError} `VALIDATION_FAILED` when a field is missing or malformed.
  */
 export function parseJoin(data: unknown): KookVoiceJoin {
-  if (!isRecord(data)) throw invalidAnswer('data', 'an object', data);
+  if (!isPlainObject(data)) throw invalidAnswer('data', 'an object', data);
   const ip = data['ip'];
   if (typeof ip !== 'string' || ip.length === 0) throw invalidAnswer('ip', 'a non-empty string', ip);
   const port = toInt('port', data['port'], 1, 65535);
@@ -717,16 +691,16 @@ function str(v: unknown): string {
  * @throws {@link KookRtpError} `VALIDATION_FAILED` when `items` is not an array.
  */
 export function parseListPage(data: unknown): KookVoiceListPage {
-  if (!isRecord(data) || !Array.isArray(data['items'])) {
+  if (!isPlainObject(data) || !Array.isArray(data['items'])) {
     throw new KookRtpError('VALIDATION_FAILED', 'KOOK voice/list answered without an items array; the API may have changed');
   }
-  const items = (data['items'] as unknown[]).filter(isRecord).map((it) => ({
+  const items = (data['items'] as unknown[]).filter(isPlainObject).map((it) => ({
     id: str(it['id']),
     guildId: str(it['guild_id']),
     parentId: str(it['parent_id']),
     name: str(it['name']),
   }));
-  const meta = isRecord(data['meta']) ? data['meta'] : {};
+  const meta = isPlainObject(data['meta']) ? data['meta'] : {};
   const num = (v: unknown, dflt: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v !== '' && Number.isFinite(Number(v)) ? Number(v) : dflt);
   return {
     items,
