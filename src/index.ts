@@ -144,7 +144,8 @@ export { createModerationTap, TAP_FRAME_SAMPLES } from './services/tap.js';
 export type { ModerationTap, ModerationTapOptions, ModerationTapStats, ModerationTapEvents } from './services/tap.js';
 export { moderate } from './services/moderate.js';
 export { moderatePlayer } from './services/moderatePlayer.js';
-export type { ModeratePlayerOptions, PlayerModeration } from './services/moderatePlayer.js';
+export { PlayerModeration } from './services/moderatePlayer.js';
+export type { ModeratePlayerOptions, PlayerModerationEvents } from './services/moderatePlayer.js';
 export type { ModerationSession, ModerationEvent, ModerateOptions, ModerationSessionEvents } from './services/moderate.js';
 export { createCallbackServer } from './services/callbackServer.js';
 export type {

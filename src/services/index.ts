@@ -12,7 +12,8 @@ export { createModerationTap, TAP_FRAME_SAMPLES } from './tap.js';
 export type { ModerationTap, ModerationTapOptions, ModerationTapStats, ModerationTapEvents } from './tap.js';
 export { moderate } from './moderate.js';
 export { moderatePlayer } from './moderatePlayer.js';
-export type { ModeratePlayerOptions, PlayerModeration } from './moderatePlayer.js';
+export { PlayerModeration } from './moderatePlayer.js';
+export type { ModeratePlayerOptions, PlayerModerationEvents } from './moderatePlayer.js';
 export type { ModerationSession, ModerationEvent, ModerateOptions, ModerationSessionEvents } from './moderate.js';
 export { createCallbackServer } from './callbackServer.js';
 export type {
