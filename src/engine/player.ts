@@ -18,7 +18,6 @@ import { createOpusDecoder, type OpusFrameDecoder } from '../media/opus/decoder.
 import type { TrackInfo } from '../media/probe.js';
 import { openTrack, type Track, type TrackOptions } from '../media/track.js';
 import { openTrackInWorker } from './mediaPool.js';
-import type { ModerationEvent } from '../services/moderate.js';
 import type { RtpSender } from './sender.js';
 import { emitGuarded } from '../util/emit.js';
 import { checkVolume } from '../util/volume.js';
@@ -90,8 +89,6 @@ export interface PlayerEvents {
   progress: [event: PlayerProgress];
   /** The queue ran dry. */
   idle: [];
-  /** A moderation verdict on what this player sends (see `moderatePlayer`). */
-  moderation: [event: ModerationEvent];
 }
 
 /** A sink for what the player sends, as PCM (the moderation tap). */
