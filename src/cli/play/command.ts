@@ -39,7 +39,7 @@ export async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS
 
   let sender: () => RtpSender | undefined = () => undefined;
   const recorders = await openRecorders(settings.outputs, () => sender());
-  const conn = await openPlayTarget(flags, settings, out, dashboard, recorders.onPacket, (s) => (sender = s));
+  const conn = await openPlayTarget({ flags, settings, out, dashboard, onPacket: recorders.onPacket, onSender: (s) => (sender = s) });
   const { player } = conn;
   const signals = watchSignals(player);
   const records = watchTracks(player, out);

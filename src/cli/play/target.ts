@@ -35,21 +35,26 @@ export interface PlayTarget {
   readonly streamClosed: string | undefined;
 }
 
+/** What connecting needs. */
+export interface TargetContext {
+  readonly flags: Flags;
+  readonly settings: PlaySettings;
+  readonly out: CliOutput;
+  readonly dashboard: Dashboard | undefined;
+  /** The recorders' hook, given to the sender. */
+  readonly onPacket: PlayRecorders['onPacket'];
+  /** Told how to find the sender as soon as there is one (the recorders read its transport). */
+  readonly onSender: (sender: () => RtpSender | undefined) => void;
+}
+
 /**
  * Connects: starts the sender and player for `--to`, or joins the channel (starting the emulator first when no
  * target was given). Prints where it sends.
- * @param onSender - told how to find the sender as soon as there is one (the recorders read its transport).
  * @throws {@link KookRtpError} `USAGE` for `--channel` without a token; the join's errors (the emulator and the
  *   session are closed first).
  */
-export async function openPlayTarget(
-  flags: Flags,
-  settings: PlaySettings,
-  out: CliOutput,
-  dashboard: Dashboard | undefined,
-  onPacket: PlayRecorders['onPacket'],
-  onSender: (sender: () => RtpSender | undefined) => void,
-): Promise<PlayTarget> {
+export async function openPlayTarget(c: TargetContext): Promise<PlayTarget> {
+  const { flags, settings, out, dashboard, onPacket, onSender } = c;
   const { ssrc, pt, bitrate, guard } = settings;
   const mux = settings.rtcpMux;
   let t: PlayTarget;
@@ -79,7 +84,7 @@ export async function openPlayTarget(
       streamClosed: undefined,
     };
   } else {
-    t = await joinChannel(flags, settings, out, dashboard, onPacket, onSender);
+    t = await joinChannel(c);
   }
   const { target } = t;
   out.info(`→ rtp://${target.host}:${target.port}${target.rtcpMux ? ' (RTCP muxed)' : `?rtcpport=${target.rtcpPort}`} ssrc=${target.ssrc} pt=${target.payloadType} bitrate=${target.bitrate}`);
@@ -87,14 +92,8 @@ export async function openPlayTarget(
   return t;
 }
 
-async function joinChannel(
-  flags: Flags,
-  settings: PlaySettings,
-  out: CliOutput,
-  dashboard: Dashboard | undefined,
-  onPacket: PlayRecorders['onPacket'],
-  onSender: (sender: () => RtpSender | undefined) => void,
-): Promise<PlayTarget> {
+async function joinChannel(c: TargetContext): Promise<PlayTarget> {
+  const { flags, settings, out, dashboard, onPacket, onSender } = c;
   const { ssrc, pt, bitrate, guard } = settings;
   const mux = settings.rtcpMux;
   let token = flags.token ?? process.env['KOOK_TOKEN'];
