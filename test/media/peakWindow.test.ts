@@ -15,7 +15,8 @@ import { openTrack } from '../../src/media/track.js';
 import { BitrateGuard } from '../../src/pacer/bitrateGuard.js';
 import { OggOpusWriter } from '../../src/wire/ogg/opusWriter.js';
 import { runCliInProcess } from '../helpers.js';
-import { chunked, collect } from './helpers.js';
+import { WebmDemuxer } from '../../src/media/decoders/webm.js';
+import { chunked, collect, fixture, fixtureBytes } from './helpers.js';
 
 const FRAME = 960;
 
@@ -158,6 +159,19 @@ describe('the peak 1 s window of RTP bytes decides passthrough', () => {
 
 /** Samples per frame -> an Opus TOC configuration with that frame size: CELT NB 2.5-20 ms, SILK NB 40 and 60 ms. */
 const TOC_CONFIG: Record<number, number> = { 120: 16, 240: 17, 480: 18, 960: 19, 1920: 2, 2880: 3 };
+
+describe('WebM/Opus: the same measure over the blocks', () => {
+  it('the fixture: every block measured, as the brute-force sum of its packets says', async () => {
+    const path = fixture('sine-opus-48k.webm');
+    const demux = new WebmDemuxer();
+    const packets = demux.push(fixtureBytes('sine-opus-48k.webm')).map((p) => p.data);
+    const info = await probe(path, { roomBitrate: 64000 });
+    expect(info.peakWindow).toMatchObject({ whole: true, packets: packets.length });
+    expect(info.peakWindow!.bytes).toBe(naivePeak(packets.map((p) => p.length), packets.map(() => FRAME)));
+    expect(info.mode).toBe('passthrough');
+    expect((await probe(path, { roomBitrate: 48000 })).mode).toBe('transcode'); // its peak window is 53 856 bit/s
+  });
+});
 
 describe('PeakWindowScan', () => {
   it('equals the guard: the largest window a BitrateGuard records for the same sends, and the brute-force sum', () => {
