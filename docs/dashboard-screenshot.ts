@@ -8,7 +8,8 @@
  *   npx tsx docs/dashboard-screenshot.ts [docs/dashboard.png]
  */
 import puppeteer from 'puppeteer-core';
-import { createDashboard, createVoiceSession, startKookEmulator } from '../src/index.js';
+import { createDashboard, createVoiceSession } from '../src/index.js';
+import { startKookEmulator } from '../src/emulator/index.js';
 
 const out = process.argv[2] ?? 'docs/dashboard.png';
 const media = (name: string): string => new URL(`../fixtures/media/${name}`, import.meta.url).pathname;

@@ -2,10 +2,12 @@
  * A bot against the built-in KOOK emulator: no KOOK account, no network. Run it with
  * `npx tsx examples/emulator.ts [file]`; the test suite runs it too (test/examples.test.ts).
  *
- * In your own project import from 'kook-rtp' instead of '../src/index.js'.
+ * In your own project import from 'kook-rtp' and 'kook-rtp/emulator' instead of '../src/index.js' and
+ * '../src/emulator/index.js'.
  */
 import { fileURLToPath } from 'node:url';
-import { createVoiceSession, startKookEmulator, type KookStreamReport } from '../src/index.js';
+import { createVoiceSession } from '../src/index.js';
+import { startKookEmulator, type KookStreamReport } from '../src/emulator/index.js';
 
 /** Plays `file` into channel 1001 of a fresh emulator; resolves with what the emulator received. */
 export async function main(file = fileURLToPath(new URL('../fixtures/media/sine-opus-48k.ogg', import.meta.url))): Promise<KookStreamReport> {

@@ -4,6 +4,7 @@
  */
 import type { PlayerProgress, QueueItem } from '../engine/player.js';
 import type { TrackInfo } from '../media/probe.js';
+import { isKookRtpError } from '../errors.js';
 
 /** How to print. */
 export type OutputMode = 'tty' | 'plain' | 'json' | 'quiet';
@@ -113,4 +114,21 @@ export class CliOutput {
       this.#barShown = false;
     }
   }
+}
+
+/**
+ * `CODE: message` for any error: ours carry a code; Node's system errors their errno code (`ENOENT`); anything else
+ * is reported as `INTERNAL`, so a script can always split the line on the first colon.
+ */
+export function describeError(err: unknown): string {
+  if (isKookRtpError(err)) return `${err.code}: ${err.message}`;
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  return `${typeof code === 'string' && /^[A-Z0-9_]+$/.test(code) ? code : 'INTERNAL'}: ${message}`;
+}
+
+/** Which Opus encoder runs: the native binding, or the WebAssembly fallback and why (see the README's Set-up). */
+export function opusBackendLine(b: { backend: 'native' | 'opusscript'; nativeError?: string }): string {
+  if (b.backend === 'native') return 'Opus encoder: native (@discordjs/opus)';
+  return `Opus encoder: opusscript (WebAssembly; the native module did not load${b.nativeError === undefined ? '' : `: ${b.nativeError.split('\n')[0]}`})`;
 }

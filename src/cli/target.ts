@@ -1,6 +1,8 @@
 /**
- * Parsing of `--to rtp://host:port[?rtcpport=N]`, the URL form ffmpeg uses for its RTP muxer.
+ * Parsing of `--to rtp://host:port[?rtcpport=N]`, the URL form ffmpeg uses for its RTP muxer, and the CNAME a push to
+ * it uses.
  */
+import { createHash } from 'node:crypto';
 import { KookRtpError } from '../errors.js';
 
 /** Where a plain-RTP push goes. */
@@ -46,4 +48,13 @@ export function parseRtpUrl(url: string, rtcpMux?: boolean): RtpUrlTarget {
     if (rtcpPort > 65535) throw new KookRtpError('USAGE', `port ${port} leaves no room for RTCP on port + 1: give ?rtcpport=N or --rtcp-mux`);
   }
   return { host, port, rtcpPort, rtcpMux: mux };
+}
+
+/**
+ * The CNAME of a `--to` push: `kook-rtp-` and 12 hex digits of a hash of the target and the SSRC. `play --to` and
+ * `sdp --to` with the same options compute the same one (RFC 3550 §6.5.1 asks only that it be unique in the session:
+ * two pushes with one SSRC to one receiver would collide on the SSRC first).
+ */
+export function defaultCname(t: { host: string; port: number }, ssrc: number): string {
+  return `kook-rtp-${createHash('sha256').update(`${t.host}|${t.port}|${ssrc >>> 0}`).digest('hex').slice(0, 12)}`;
 }

@@ -1,8 +1,8 @@
 /**
  * kook-rtp/emulator: the KOOK voice emulator and the Shumei, Tupu and anyRTC emulators, for tests and offline runs.
  *
- * The same names are exported by `kook-rtp` too; this entry lets code that needs only this part import only it.
- * Named exports only.
+ * This file is the one list of what the folder exports (`kook-rtp`, the bots' entry, does not repeat it), with
+ * `KookRtpError` so that code importing only this part can match on error codes. Named exports only.
  */
 
 export { KookRtpError, isKookRtpError } from '../errors.js';

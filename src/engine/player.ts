@@ -19,7 +19,6 @@ import type { TrackInfo } from '../media/probe.js';
 import { openOverlayBed, openTrack, type OverlayOptions, type Track, type TrackEvent, type TrackOptions } from '../media/track.js';
 import { validateFilters, type Filters } from '../media/dsp/filters.js';
 import { openOverlayBedInWorker, openTrackInWorker } from './mediaPool.js';
-import type { ModerationEvent } from '../services/moderate.js';
 import type { RtpSender } from './sender.js';
 import { emitGuarded } from '../util/emit.js';
 import { checkVolume } from '../util/volume.js';
@@ -128,8 +127,6 @@ export interface PlayerEvents {
   overlayStart: [event: { readonly overlay: OverlayItem }];
   /** An overlay's last frame went out (or it was removed, stopped, or failed). */
   overlayEnd: [event: { readonly overlay: OverlayItem } & OverlayEnd];
-  /** A moderation verdict on what this player sends (see `moderatePlayer`). */
-  moderation: [event: ModerationEvent];
 }
 
 /** A sink for what the player sends, as PCM (the moderation tap). */

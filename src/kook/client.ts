@@ -21,19 +21,28 @@
  *   `joinRecovery: 'leave-and-retry'` an ambiguous failure is followed by `leave(channelId)`, which releases
  *   whatever the lost join created for that channel, and then a new join.
  *
+ * This file holds the options and the endpoints; one call runs through `call.ts` (rate limits, attempt, retries),
+ * which uses `rateLimit.ts` (buckets and the global limit), `request.ts` (one HTTP attempt and what its failure means)
+ * and `envelope.ts` (the answer's envelope and each endpoint's `data`). Read them in that order.
+ *
  * @see https://developer.kookapp.cn/doc/http/voice
  * @see https://developer.kookapp.cn/doc/rate-limit
  */
 import { KookRtpError } from '../errors.js';
-import { DEFAULT_MAX_RESPONSE_BYTES, readAnswerText } from '../util/body.js';
-import { KookApiError, KookHttpError, KookRateLimitError, redact, scrubError } from './errors.js';
-import { apiPathHint, describeNetworkFailure, errorChainCodes, hostPort } from './netFailure.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from '../util/body.js';
+import { sleep } from '../util/clock.js';
+import { redact } from '../util/secrets.js';
+import { aborted, runCall, type CallContext, type CallSpec } from './call.js';
+import { parseJoin, parseListPage, type KookVoiceChannel, type KookVoiceJoin, type KookVoiceListPage } from './envelope.js';
+import { KookHttpError } from './errors.js';
+import { RateLimits } from './rateLimit.js';
+
+export { parseJoin, parseListPage } from './envelope.js';
+export type { KookJoinRaw, KookPageMeta, KookVoiceChannel, KookVoiceJoin, KookVoiceListPage } from './envelope.js';
+export { MAX_PLAUSIBLE_RESET_MS } from './rateLimit.js';
 
 /** KOOK's production API base. */
 export const KOOK_API_BASE = 'https://www.kookapp.cn/api/v3';
-
-/** Longest `X-Rate-Limit-Reset` taken at its word, ms (one hour); anything longer, NaN or negative is implausible. */
-export const MAX_PLAUSIBLE_RESET_MS = 3_600_000;
 
 /** Options of {@link createKookClient}. */
 export interface KookClientOptions {
@@ -136,62 +145,6 @@ export interface KookJoinOptions extends KookCallOptions {
   readonly password?: string;
 }
 
-/** The raw `data` of a `voice/join` answer, as KOOK sends it. */
-export interface KookJoinRaw {
-  readonly ip: string;
-  readonly port: string | number;
-  readonly rtcp_mux: boolean;
-  readonly rtcp_port: number | string;
-  readonly bitrate: number | string;
-  readonly audio_ssrc: string | number;
-  readonly audio_pt: string | number;
-  readonly [key: string]: unknown;
-}
-
-/** A typed `voice/join` answer: where and how to push. */
-export interface KookVoiceJoin {
-  /** Media server address. */
-  readonly ip: string;
-  /** RTP port. */
-  readonly port: number;
-  /** True when RTCP shares the RTP port. */
-  readonly rtcpMux: boolean;
-  /** Where RTCP goes: the answer's `rtcp_port`, or `port` itself when `rtcpMux` (KOOK says to ignore rtcp_port then). */
-  readonly rtcpPort: number;
-  /** The bitrate the room demands, bits/s. Pushing over 120% of it gets the stream closed. */
-  readonly bitrate: number;
-  /** The final SSRC to put in every RTP packet. */
-  readonly audioSsrc: number;
-  /** The final payload type. */
-  readonly audioPt: number;
-  /** The answer as received (strings untouched). */
-  readonly raw: KookJoinRaw;
-}
-
-/** One voice channel the bot is in (`voice/list` item). */
-export interface KookVoiceChannel {
-  readonly id: string;
-  readonly guildId: string;
-  readonly parentId: string;
-  readonly name: string;
-}
-
-/** KOOK's list paging block. */
-export interface KookPageMeta {
-  readonly page: number;
-  readonly pageTotal: number;
-  readonly pageSize: number;
-  readonly total: number;
-}
-
-/** One page of `voice/list`. */
-export interface KookVoiceListPage {
-  readonly items: readonly KookVoiceChannel[];
-  readonly meta: KookPageMeta;
-  /** The `data` as received. */
-  readonly raw: unknown;
-}
-
 /** The client returned by {@link createKookClient}. */
 export interface KookClient {
   /**
@@ -220,54 +173,7 @@ export interface KookClient {
   stats(): KookClientStats;
 }
 
-interface BucketState {
-  remaining: number;
-  resetAt: number;
-}
-
-interface RateInfo {
-  /** Scrubbed of the token and control characters, at most 100 characters. */
-  readonly bucket: string | undefined;
-  /** The raw `X-Rate-Limit-Reset` (scrubbed, shortened) when it was not a plausible number of seconds. */
-  readonly implausibleReset: string | undefined;
-  readonly global: boolean;
-  readonly remaining: number | undefined;
-  readonly resetMs: number | undefined;
-}
-
-interface CallSpec {
-  readonly method: 'GET' | 'POST';
-  readonly endpoint: string;
-  readonly query?: Readonly<Record<string, string>>;
-  readonly body?: Readonly<Record<string, unknown>>;
-  /** 'idempotent': retry on any transient failure; 'unsent-only': retry only when the request never left. */
-  readonly retry: 'idempotent' | 'unsent-only';
-  readonly signal: AbortSignal | undefined;
-}
-
-/** Node / undici error codes proving the request never reached the server. */
-const UNSENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
-
-const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> => sleep(ms, { signal });
 
 /**
  * Creates a KOOK voice API client.
@@ -304,246 +210,39 @@ export function createKookClient(options: KookClientOptions): KookClient {
   const joinRecovery = options.joinRecovery ?? 'fail';
   const doFetch = options.fetch ?? globalThis.fetch;
   const clock = options.clock ?? Date.now;
-  const sleep = options.sleep ?? defaultSleep;
+  const sleepFn = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
   const onEvent = options.onEvent;
 
   const stats = { requests: 0, responses: 0, retries: 0, rateLimited: 0, rateLimitWaits: 0, rateLimitWaitMs: 0, failures: 0 };
-  // KOOK names buckets after routes; we learn the name from the first answer of each endpoint.
-  const bucketOfEndpoint = new Map<string, string>();
-  const buckets = new Map<string, BucketState>();
-  let globalResetAt = 0;
-
-  const emit = (event: KookClientEvent): void => {
-    if (onEvent === undefined) return;
-    try {
-      onEvent(event);
-    } catch {
-      // A broken listener must not break the API call.
-    }
-  };
-
-  const backoffDelay = (retryIndex: number): number =>
-    Math.floor(random() * Math.min(backoffMax, backoffBase * 2 ** retryIndex));
-
-  const aborted = (endpoint: string): KookRtpError => new KookRtpError('ABORTED', `KOOK ${endpoint} was aborted by the caller`);
-
-  const wait = async (ms: number, signal: AbortSignal | undefined, endpoint: string): Promise<void> => {
-    try {
-      await sleep(ms, signal);
-    } catch (err) {
-      if (signal?.aborted) throw aborted(endpoint);
-      throw err;
-    }
-  };
-
-  /** Sleeps while the global limit or this endpoint's bucket says we have nothing left. */
-  const awaitRateLimit = async (endpoint: string, signal: AbortSignal | undefined): Promise<void> => {
-    for (;;) {
-      const now = clock();
-      const bucketName = bucketOfEndpoint.get(endpoint);
-      const state = bucketName === undefined ? undefined : buckets.get(bucketName);
-      const globalWait = globalResetAt - now;
-      const bucketWait = state !== undefined && state.remaining <= 0 ? state.resetAt - now : 0;
-      const waitMs = Math.max(globalWait, bucketWait);
-      if (waitMs <= 0) return;
-      if (waitMs > maxRateLimitWaitMs) {
-        throw new KookRateLimitError({ endpoint, bucket: bucketName, global: globalWait >= bucketWait, resetMs: waitMs, attempts: 0 });
+  const ctx: CallContext = {
+    target: { apiBase, token, acceptLanguage: options.acceptLanguage, timeoutMs, maxResponseBytes, fetch: doFetch },
+    secrets,
+    limits: new RateLimits(clock, maxRateLimitWaitMs, backoffBase),
+    stats,
+    retries,
+    rateLimitRetries,
+    backoffBaseMs: backoffBase,
+    clock,
+    backoffDelay: (retryIndex) => Math.floor(random() * Math.min(backoffMax, backoffBase * 2 ** retryIndex)),
+    async wait(ms, signal, endpoint) {
+      try {
+        await sleepFn(ms, signal);
+      } catch (err) {
+        if (signal?.aborted) throw aborted(endpoint);
+        throw err;
       }
-      stats.rateLimitWaits++;
-      stats.rateLimitWaitMs += waitMs;
-      emit({ type: 'rate-limit-wait', endpoint, bucket: bucketName, global: globalWait >= bucketWait && globalWait > 0, waitMs });
-      await wait(waitMs, signal, endpoint);
-      if (state !== undefined && clock() >= state.resetAt) {
-        // The window has rolled over: the server's next answer tells the real count.
-        state.remaining = Number.POSITIVE_INFINITY;
+    },
+    emit(event) {
+      if (onEvent === undefined) return;
+      try {
+        onEvent(event);
+      } catch {
+        // A broken listener must not break the API call.
       }
-    }
+    },
   };
-
-  const readRateInfo = (headers: Headers): RateInfo => {
-    const num = (name: string): number | undefined => {
-      const v = headers.get(name);
-      if (v === null || v.trim() === '') return undefined;
-      const n = Number(v);
-      return Number.isFinite(n) ? n : undefined;
-    };
-    // Header values are the far side's words: a server may echo the Authorization header into any of them.
-    const text = (name: string, max: number): string | undefined => {
-      const v = headers.get(name);
-      if (v === null) return undefined;
-      const clean = redact(v, secrets).replace(/[\u0000-\u001f\u007f]/g, '?');
-      return clean.length > max ? `${clean.slice(0, max)}...` : clean;
-    };
-    const rawReset = headers.get('x-rate-limit-reset');
-    let reset = num('x-rate-limit-reset');
-    const plausible = reset !== undefined && reset >= 0 && reset * 1000 <= MAX_PLAUSIBLE_RESET_MS;
-    if (!plausible) reset = undefined;
-    return {
-      bucket: text('x-rate-limit-bucket', 100),
-      implausibleReset: rawReset !== null && !plausible ? text('x-rate-limit-reset', 40) : undefined,
-      // KOOK sends the header bare ("X-Rate-Limit-Global"): presence is the signal, not the value.
-      global: headers.has('x-rate-limit-global'),
-      remaining: num('x-rate-limit-remaining'),
-      resetMs: reset === undefined ? undefined : Math.max(0, reset * 1000),
-    };
-  };
-
-  const recordRateInfo = (endpoint: string, info: RateInfo, status: number): void => {
-    const now = clock();
-    if (info.bucket !== undefined) bucketOfEndpoint.set(endpoint, info.bucket);
-    const name = info.bucket ?? bucketOfEndpoint.get(endpoint) ?? endpoint;
-    if (info.bucket === undefined) bucketOfEndpoint.set(endpoint, name);
-    if (info.global && info.resetMs !== undefined) {
-      globalResetAt = Math.max(globalResetAt, now + info.resetMs);
-    }
-    if (status === 429) {
-      // Out of requests whatever the Remaining header says; without Reset fall back to one backoff step.
-      const resetMs = info.resetMs ?? backoffBase;
-      if (!info.global) buckets.set(name, { remaining: 0, resetAt: now + resetMs });
-      else if (info.resetMs === undefined) globalResetAt = Math.max(globalResetAt, now + resetMs);
-      return;
-    }
-    if (info.remaining !== undefined && info.resetMs !== undefined) {
-      buckets.set(name, { remaining: info.remaining, resetAt: now + info.resetMs });
-    }
-  };
-
-  /** One HTTP attempt; resolves with the status, headers and parsed body (or the raw text). */
-  const attempt = async (
-    spec: CallSpec,
-  ): Promise<{ status: number; headers: Headers; json: unknown; text: string }> => {
-    const url = new URL(`${apiBase}/${spec.endpoint}`);
-    for (const [k, v] of Object.entries(spec.query ?? {})) url.searchParams.set(k, v);
-    const headers: Record<string, string> = { Authorization: `Bot ${token}`, Accept: 'application/json' };
-    if (options.acceptLanguage !== undefined) headers['Accept-Language'] = options.acceptLanguage;
-    let body: string | undefined;
-    if (spec.body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      body = JSON.stringify(spec.body);
-    }
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = spec.signal === undefined ? timeout : AbortSignal.any([timeout, spec.signal]);
-    const init: RequestInit = { method: spec.method, headers, signal };
-    if (body !== undefined) init.body = body;
-    const res = await doFetch(url, init);
-    const text = await readAnswerText(res, maxResponseBytes, `KOOK ${spec.endpoint} (HTTP ${res.status})`);
-    let json: unknown;
-    try {
-      json = text.length === 0 ? undefined : JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, headers: res.headers, json, text };
-  };
-
-  /** Runs a call with rate limiting, retries and error mapping; resolves with the envelope's `data`. */
-  const call = async (spec: CallSpec): Promise<unknown> => {
-    const { endpoint } = spec;
-    let failures = 0;
-    let limited = 0;
-    let attemptNo = 0;
-    try {
-      for (;;) {
-        if (spec.signal?.aborted) throw aborted(endpoint);
-        await awaitRateLimit(endpoint, spec.signal);
-        attemptNo++;
-        stats.requests++;
-        emit({ type: 'request', method: spec.method, endpoint, attempt: attemptNo });
-        const started = clock();
-        let answer: Awaited<ReturnType<typeof attempt>>;
-        try {
-          answer = await attempt(spec);
-        } catch (err) {
-          if (spec.signal?.aborted) throw aborted(endpoint);
-          if (err instanceof KookRtpError && err.code === 'RESPONSE_TOO_LARGE') throw err;
-          const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-          const unsent = !timedOut && errorChainCodes(err).some((c) => UNSENT_CODES.has(c));
-          const mapped = timedOut
-            ? new KookRtpError('TIMEOUT', `KOOK ${endpoint} at ${redact(hostPort(new URL(apiBase)), secrets)} gave no answer within ${timeoutMs} ms (timeout); check that the server is up, raise timeoutMs or retry later`, {
-                cause: scrubError(err, secrets),
-              })
-            : new KookHttpError(
-                { endpoint, status: 0, detail: redact(`${describeNetworkFailure(err, new URL(apiBase))}${unsent ? ' (request not sent)' : ''}`, secrets) },
-                { cause: scrubError(err, secrets) },
-              );
-          const mayRetry = spec.retry === 'idempotent' || unsent;
-          if (mayRetry && failures < retries) {
-            const delayMs = backoffDelay(failures);
-            failures++;
-            stats.retries++;
-            emit({ type: 'retry', endpoint, attempt: attemptNo, delayMs, reason: mapped.code });
-            await wait(delayMs, spec.signal, endpoint);
-            continue;
-          }
-          throw mapped;
-        }
-        stats.responses++;
-        const { status, headers, json, text } = answer;
-        const envelope = isRecord(json) && typeof json['code'] === 'number' ? json : undefined;
-        const apiCode = envelope === undefined ? undefined : (envelope['code'] as number);
-        const apiMessage =
-          envelope === undefined ? undefined : redact(typeof envelope['message'] === 'string' ? envelope['message'] : '', secrets);
-        emit({ type: 'response', endpoint, status, apiCode, elapsedMs: clock() - started });
-        const rate = readRateInfo(headers);
-        recordRateInfo(endpoint, rate, status);
-
-        if (status === 429) {
-          stats.rateLimited++;
-          limited++;
-          if (limited > rateLimitRetries) {
-            throw new KookRateLimitError({
-              endpoint,
-              bucket: rate.bucket,
-              global: rate.global,
-              resetMs: rate.resetMs ?? (rate.implausibleReset === undefined ? 0 : backoffBase),
-              attempts: attemptNo,
-              ...(rate.implausibleReset === undefined ? {} : { implausibleReset: rate.implausibleReset }),
-            });
-          }
-          continue; // awaitRateLimit sleeps until the advertised reset
-        }
-        if (status < 200 || status > 299) {
-          const err = new KookHttpError({
-            endpoint,
-            status,
-            apiCode,
-            apiMessage,
-            detail:
-              `HTTP ${status}` +
-              (envelope !== undefined ? ` with code ${String(apiCode)}: ${apiMessage ?? ''}` : '') +
-              (status === 401 || status === 403 ? '; check the bot token and its permissions' : '') +
-              redact(apiPathHint(apiBase, status), secrets),
-          });
-          // 401/403 will not heal by repeating; 4xx in general is our fault. Only 5xx is transient.
-          if (status >= 500 && spec.retry === 'idempotent' && failures < retries) {
-            const delayMs = backoffDelay(failures);
-            failures++;
-            stats.retries++;
-            emit({ type: 'retry', endpoint, attempt: attemptNo, delayMs, reason: `HTTP ${status}` });
-            await wait(delayMs, spec.signal, endpoint);
-            continue;
-          }
-          throw err;
-        }
-        if (envelope === undefined) {
-          throw new KookHttpError({
-            endpoint,
-            status,
-            detail: `HTTP ${status} but the body is not KOOK's {code, message, data} envelope (${JSON.stringify(redact(text.slice(0, 120), secrets))})`,
-          });
-        }
-        if (apiCode !== 0) {
-          throw new KookApiError({ endpoint, status, apiCode: apiCode ?? -1, apiMessage: apiMessage ?? '' });
-        }
-        // The data is the far side's too (join's `raw`, channel names): no echo of the token survives into it.
-        return redactDeep(envelope['data'], secrets);
-      }
-    } catch (err) {
-      stats.failures++;
-      throw err;
-    }
-  };
+  const call = (spec: CallSpec): Promise<unknown> => runCall(ctx, spec);
 
   const isAmbiguous = (err: unknown): boolean =>
     (err instanceof KookRtpError && err.code === 'TIMEOUT') ||
@@ -582,9 +281,9 @@ export function createKookClient(options: KookClientOptions): KookClient {
           if (joinRecovery === 'leave-and-retry' && recoveries < retries && isAmbiguous(err) && !opts.signal?.aborted) {
             recoveries++;
             stats.retries++;
-            const delayMs = backoffDelay(recoveries - 1);
-            emit({ type: 'retry', endpoint: 'voice/join', attempt: recoveries, delayMs, reason: 'ambiguous join: leave, then join again' });
-            await wait(delayMs, opts.signal, 'voice/join');
+            const delayMs = ctx.backoffDelay(recoveries - 1);
+            ctx.emit({ type: 'retry', endpoint: 'voice/join', attempt: recoveries, delayMs, reason: 'ambiguous join: leave, then join again' });
+            await ctx.wait(delayMs, opts.signal, 'voice/join');
             const leaveOpts: KookCallOptions = opts.signal === undefined ? {} : { signal: opts.signal };
             await client.leave(opts.channelId, leaveOpts);
             continue;
@@ -639,104 +338,8 @@ export function createKookClient(options: KookClientOptions): KookClient {
   return client;
 }
 
-/** Copies a parsed JSON value with every secret scrubbed from its strings (keys included). */
-function redactDeep(v: unknown, secrets: readonly string[], depth = 0): unknown {
-  if (typeof v === 'string') return redact(v, secrets);
-  if (depth > 64 || typeof v !== 'object' || v === null) return v;
-  if (Array.isArray(v)) return v.map((x) => redactDeep(x, secrets, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) out[redact(k, secrets)] = redactDeep(x, secrets, depth + 1);
-  return out;
-}
-
 function checkChannelId(channelId: unknown): void {
   if (typeof channelId !== 'string' || channelId.length === 0) {
     throw new KookRtpError('INVALID_ARGUMENT', `channelId must be a non-empty string (KOOK ids are strings), found ${typeof channelId}`);
   }
-}
-
-function invalidAnswer(field: string, expected: string, found: unknown): KookRtpError {
-  return new KookRtpError('VALIDATION_FAILED', `KOOK voice/join answered ${field} = ${describeValue(found)}, expected ${expected}; the API may have changed`);
-}
-
-/**
- * A short description of an answer value for an error message. Never throws: `JSON.stringify` does on bigints and
- * cycles (and `String` on null-prototype objects), and an error built while reporting bad input must not fail itself.
- */
-function describeValue(v: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(v) ?? typeof v;
-  } catch {
-    text = typeof v === 'bigint' ? `${v.toString()}n` : `(${typeof v})`;
-  }
-  return text.length > 80 ? `${text.slice(0, 80)}...` : text;
-}
-
-/** Accepts an integer sent as a number or a decimal string (KOOK's own example sends rtcp_port as a string). */
-function toInt(field: string, value: unknown, min: number, max: number): number {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isInteger(n) || n < min || n > max) throw invalidAnswer(field, `an integer in [${min}, ${max}]`, value);
-  return n;
-}
-
-/**
- * Converts a `voice/join` `data` into {@link KookVoiceJoin}.
- *
- * @param data - the envelope's `data`.
- * @returns the typed answer, `raw` holding the original.
- * @throws {@link KookRtpError} `VALIDATION_FAILED` when a field is missing or malformed.
- */
-export function parseJoin(data: unknown): KookVoiceJoin {
-  if (!isRecord(data)) throw invalidAnswer('data', 'an object', data);
-  const ip = data['ip'];
-  if (typeof ip !== 'string' || ip.length === 0) throw invalidAnswer('ip', 'a non-empty string', ip);
-  const port = toInt('port', data['port'], 1, 65535);
-  const muxRaw = data['rtcp_mux'];
-  // Booleans per the table; tolerate 0/1 and "true"/"false" that loosely typed backends emit.
-  const rtcpMux = muxRaw === undefined ? true : muxRaw === true || muxRaw === 1 || muxRaw === 'true';
-  if (muxRaw !== undefined && !rtcpMux && !(muxRaw === false || muxRaw === 0 || muxRaw === 'false')) {
-    throw invalidAnswer('rtcp_mux', 'a boolean', muxRaw);
-  }
-  const rtcpPort = rtcpMux ? port : toInt('rtcp_port', data['rtcp_port'], 1, 65535);
-  const bitrate = toInt('bitrate', data['bitrate'], 1, 10_000_000);
-  const audioSsrc = toInt('audio_ssrc', data['audio_ssrc'], 0, 0xffffffff);
-  const audioPt = toInt('audio_pt', data['audio_pt'], 0, 127);
-  return { ip, port, rtcpMux, rtcpPort, bitrate, audioSsrc, audioPt, raw: data as KookJoinRaw };
-}
-
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '';
-}
-
-/**
- * Converts a `voice/list` `data` into {@link KookVoiceListPage}.
- *
- * @param data - the envelope's `data`.
- * @returns the typed page.
- * @throws {@link KookRtpError} `VALIDATION_FAILED` when `items` is not an array.
- */
-export function parseListPage(data: unknown): KookVoiceListPage {
-  if (!isRecord(data) || !Array.isArray(data['items'])) {
-    throw new KookRtpError('VALIDATION_FAILED', 'KOOK voice/list answered without an items array; the API may have changed');
-  }
-  const items = (data['items'] as unknown[]).filter(isRecord).map((it) => ({
-    id: str(it['id']),
-    guildId: str(it['guild_id']),
-    parentId: str(it['parent_id']),
-    name: str(it['name']),
-  }));
-  const meta = isRecord(data['meta']) ? data['meta'] : {};
-  const num = (v: unknown, dflt: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v !== '' && Number.isFinite(Number(v)) ? Number(v) : dflt);
-  return {
-    items,
-    meta: {
-      page: num(meta['page'], 1),
-      // No meta means one page: stop rather than loop.
-      pageTotal: num(meta['page_total'], 1),
-      pageSize: num(meta['page_size'], items.length),
-      total: num(meta['total'], items.length),
-    },
-    raw: data,
-  };
 }

@@ -42,7 +42,7 @@ export class ByteReader {
    * @param description - a path or URL for messages (no credentials: URLs are shown without user info or query).
    * @param size - total size in bytes when known (file size, Content-Length).
    * @param source - the chunk iterator.
-   * @param tailReader - random access to the last bytes, when cheap (files and buffers).
+   * @param rangeReader - random access (`n` bytes from `position`), when cheap (files and buffers).
    * @param signal - cancels reads.
    * @param onClose - releases the underlying resource.
    */
@@ -51,20 +51,34 @@ export class ByteReader {
     readonly description: string,
     readonly size: number | undefined,
     private readonly source: AsyncIterator<Uint8Array>,
-    private readonly tailReader: ((n: number) => Promise<Uint8Array>) | undefined,
+    private readonly rangeReader: ((position: number, n: number) => Promise<Uint8Array>) | undefined,
     private readonly signal: AbortSignal | undefined,
     private readonly onClose: () => Promise<void> = async () => {},
   ) {}
 
-  /** True when the last `n` bytes can be read without reading the rest (files, buffers). */
+  /** True when any bytes, the last ones included, can be read without reading the rest (files, buffers). */
   get canReadTail(): boolean {
-    return this.tailReader !== undefined;
+    return this.rangeReader !== undefined && this.size !== undefined;
   }
 
   /** Reads the last `n` bytes (fewer when the input is shorter) without moving {@link position}. */
   async readTail(n: number): Promise<Uint8Array> {
-    if (!this.tailReader) throw new KookRtpError('INVALID_ARGUMENT', `cannot read the tail of a ${this.kind} input`);
-    return this.tailReader(n);
+    const size = this.size;
+    if (size === undefined) throw new KookRtpError('INVALID_ARGUMENT', `cannot read the tail of a ${this.kind} input`);
+    const len = Math.min(n, size);
+    return this.readAt(size - len, len);
+  }
+
+  /**
+   * Reads up to `n` bytes from `position` (fewer at the end of the input) without moving {@link position}: a second
+   * look at the whole input (probing a file's every packet) that leaves the stream being decoded where it is.
+   * @throws {@link KookRtpError} `INVALID_ARGUMENT` when the input has no random access (see {@link canReadTail}).
+   */
+  async readAt(position: number, n: number): Promise<Uint8Array> {
+    if (!this.rangeReader || this.size === undefined) throw new KookRtpError('INVALID_ARGUMENT', `cannot read at an offset of a ${this.kind} input`);
+    throwIfAborted(this.signal);
+    const from = Math.max(0, Math.min(position, this.size));
+    return this.rangeReader(from, Math.max(0, Math.min(n, this.size - from)));
   }
 
   /** Buffered bytes not consumed yet. */
@@ -259,14 +273,13 @@ async function openFile(path: string, options: InputOptions): Promise<ByteReader
       yield buf.subarray(0, bytesRead);
     }
   }
-  const tail = async (n: number): Promise<Uint8Array> => {
-    const len = Math.min(n, size);
-    const buf = new Uint8Array(len);
-    await fh.read(buf, 0, len, size - len);
-    return buf;
+  const range = async (position: number, n: number): Promise<Uint8Array> => {
+    const buf = new Uint8Array(n);
+    const { bytesRead } = await fh.read(buf, 0, n, position);
+    return buf.subarray(0, bytesRead);
   };
   let closed = false;
-  return new ByteReader('file', path, size, chunks(), tail, options.signal, async () => {
+  return new ByteReader('file', path, size, chunks(), range, options.signal, async () => {
     if (closed) return;
     closed = true;
     await fh.close();
@@ -364,7 +377,7 @@ export async function openInput(input: TrackInput, options: InputOptions = {}): 
   if (typeof input === 'string') return openFile(input, options);
   if (input instanceof Uint8Array) {
     const bytes = input;
-    return new ByteReader('buffer', `${bytes.length}-byte buffer`, bytes.length, splitBuffer(bytes, options.chunkSize ?? DEFAULT_CHUNK), async (n) => bytes.subarray(Math.max(0, bytes.length - n)), options.signal);
+    return new ByteReader('buffer', `${bytes.length}-byte buffer`, bytes.length, splitBuffer(bytes, options.chunkSize ?? DEFAULT_CHUNK), async (position, n) => bytes.subarray(position, position + n), options.signal);
   }
   if (isAsyncIterable(input)) {
     const it = input as AsyncIterable<unknown>;

@@ -2,7 +2,7 @@
  * Probing by content, never by file name: which container and codec, rate, channels, duration, bitrate and tags,
  * read from the first bytes (peeked, so decoding starts from the same reader without re-reading).
  */
-import { KookRtpError } from '../errors.js';
+import { KookRtpError, isKookRtpError } from '../errors.js';
 import { opusPacketSamples } from '../wire/opus/toc.js';
 import { OggDemuxer } from '../wire/ogg/demuxer.js';
 import { decodeOpusHead, isOpusHead, type OpusHead } from '../wire/ogg/opusHead.js';
@@ -14,6 +14,8 @@ import { WebmDemuxer } from './decoders/webm.js';
 import { findFfmpeg } from './decoders/ffmpeg.js';
 import { openInput, type ByteReader, type TrackInput } from './input.js';
 import { opusBitrateForRoom } from './opus/encoder.js';
+import { PeakWindowScan, type PeakRtpWindow } from './peakWindow.js';
+import { guardLimitBytes } from '../pacer/bitrateGuard.js';
 
 /** Container names {@link probe} reports. */
 export type ContainerName = 'mp3' | 'wav' | 'flac' | 'ogg' | 'webm' | 'mp4' | 'adts' | 'asf' | 'aiff' | 'raw';
@@ -35,8 +37,15 @@ export interface TrackInfo {
   readonly artist?: string;
   /** Loudness tags found (R128_TRACK_GAIN, REPLAYGAIN_TRACK_GAIN, REPLAYGAIN_TRACK_PEAK), for `normalize: 'track'`. */
   readonly gainTags?: Readonly<Record<string, string>>;
+  /**
+   * Opus inputs: the fullest 1 s window of RTP bytes (payload + 12-byte header per packet) their packets would put
+   * on the wire unchanged. Passthrough needs it to fit the room (see {@link chooseMode}).
+   */
+  readonly peakWindow?: PeakRtpWindow;
   /** Passthrough: the source's Opus packets go out unchanged; transcode: decoded and re-encoded. */
   readonly mode: 'passthrough' | 'transcode';
+  /** Why {@link mode} is what it is, in words (set by {@link probe}). */
+  readonly modeReason?: string;
   /** Which Opus encoder is used when transcoding (set by openTrack). */
   readonly encoderBackend?: 'native' | 'opusscript';
 }
@@ -50,11 +59,11 @@ export interface RawPcmFormat {
 
 /** Options for {@link probe}. */
 export interface ProbeOptions {
-  /** The Opus room bitrate, to decide passthrough vs transcode. Default 48000. */
+  /** The room's bitrate in bit/s, to decide passthrough vs transcode. Default 48000. */
   readonly roomBitrate?: number;
   /** A volume other than 1 forces transcoding. */
   readonly volume?: number;
-  /** 'auto': pass Opus through when it fits the budget and volume is 1; 'never': always transcode; 'always': pass
+  /** 'auto': pass Opus through when its peak 1 s window of RTP bytes fits the room and volume is 1; 'never': always transcode; 'always': pass
    *  Opus (stereo or mono, mapping family 0) through whatever its bitrate (for endpoints without a limit; on KOOK the
    *  bitrate guard then delays packets rather than let the stream be kicked). */
   readonly passthrough?: 'auto' | 'never' | 'always';
@@ -70,7 +79,7 @@ export type ProbeDetail =
   | { readonly kind: 'raw'; readonly format: WavFormat }
   | { readonly kind: 'flac' | 'ogg-flac'; readonly totalSamples: number }
   | { readonly kind: 'ogg-vorbis' }
-  | { readonly kind: 'ogg-opus' | 'webm-opus'; readonly head: OpusHead; readonly packetBitrate?: number }
+  | { readonly kind: 'ogg-opus' | 'webm-opus'; readonly head: OpusHead; readonly packetBitrate?: number; readonly peakWindow?: PeakRtpWindow }
   | { readonly kind: 'ffmpeg'; readonly what: string };
 
 /** Internal probe result: the public info (without `mode`) plus decoder details. */
@@ -270,6 +279,38 @@ function packetBitrate(packets: readonly Uint8Array[]): number | undefined {
   return samples >= 9600 ? Math.round((bytes * 8 * 48000) / samples) : undefined;
 }
 
+/** How much of a file the peak-window scan reads at a time. */
+const SCAN_CHUNK = 256 * 1024;
+
+/**
+ * The peak 1 s window of RTP bytes of an Opus input's audio packets. A file or a buffer is read whole, by offset (the
+ * reader stays where decoding will start); a stream or a download, which is read once by the player, only in the
+ * packets already peeked (`whole: false` unless the peek reached its end).
+ *
+ * @param demux - a fresh demuxer of the input's container.
+ * @param headerPackets - packets before the audio (2 in Ogg/Opus: OpusHead and OpusTags; 0 in WebM).
+ * @param peeked - the packets seen while probing, header packets included.
+ * @param peekedAll - whether the peek reached the end of the input.
+ */
+async function peakWindowOf(reader: ByteReader, demux: { push(chunk: Uint8Array): readonly { readonly data: Uint8Array }[] }, headerPackets: number, peeked: readonly Uint8Array[], peekedAll: boolean): Promise<PeakRtpWindow> {
+  const scan = new PeakWindowScan();
+  if (reader.canReadTail && reader.size !== undefined) {
+    let seen = 0;
+    try {
+      for (let at = 0; at < reader.size; at += SCAN_CHUNK) {
+        for (const p of demux.push(await reader.readAt(at, SCAN_CHUNK))) if (seen++ >= headerPackets) scan.push(p.data);
+      }
+      return scan.result(true);
+    } catch (err) {
+      // A file broken half way: what was measured stands, marked partial; decoding reports the damage.
+      if (isKookRtpError(err, 'DECODE_FAILED')) return scan.result(false);
+      throw err;
+    }
+  }
+  for (const p of peeked.slice(headerPackets)) scan.push(p);
+  return scan.result(peekedAll);
+}
+
 /** Where the audio pages of an Ogg stream begin, and how much of the pages seen is page framing. */
 interface OggLayout {
   /** Byte offset of the first page with a granule position above 0 (the header pages have 0), if seen. */
@@ -361,6 +402,8 @@ async function probeOgg(reader: ByteReader): Promise<ProbeResult> {
     // first seconds' rate, so a loud start is not hidden by a quiet end.
     const bitrate = mean ?? est;
     const decisionBitrate = est !== undefined && mean !== undefined ? Math.max(est, mean) : bitrate;
+    const peak = await peakWindowOf(reader, new OggDemuxer(), 2, packets, peeked < want);
+    const peakWindow = peak.packets > 0 ? { peakWindow: peak } : {};
     return {
       info: {
         container: 'ogg',
@@ -370,8 +413,9 @@ async function probeOgg(reader: ByteReader): Promise<ProbeResult> {
         ...(durationSec !== undefined ? { durationSec } : {}),
         ...(bitrate !== undefined ? { bitrate } : {}),
         ...tagFields(tags),
+        ...peakWindow,
       },
-      detail: { kind: 'ogg-opus', head, ...(decisionBitrate !== undefined ? { packetBitrate: decisionBitrate } : {}) },
+      detail: { kind: 'ogg-opus', head, ...(decisionBitrate !== undefined ? { packetBitrate: decisionBitrate } : {}), ...peakWindow },
     };
   }
   if (first.length >= 30 && first[0] === 1 && ascii(first, 1, 7) === 'vorbis') {
@@ -473,6 +517,8 @@ async function probeWebm(reader: ByteReader): Promise<ProbeResult> {
         throw new KookRtpError('INVALID_INPUT', `WebM Opus CodecPrivate is invalid: ${(err as Error).message}`, { cause: err });
       }
       const bitrate = packetBitrate(packets) ?? (demux.durationSec && reader.size ? Math.round((reader.size * 8) / demux.durationSec) : undefined);
+      const peak = await peakWindowOf(reader, new WebmDemuxer(), 0, packets, b.length < want);
+      const peakWindow = peak.packets > 0 ? { peakWindow: peak } : {};
       return {
         info: {
           container: 'webm',
@@ -481,8 +527,9 @@ async function probeWebm(reader: ByteReader): Promise<ProbeResult> {
           channels: head.channels,
           ...(demux.durationSec !== undefined ? { durationSec: demux.durationSec } : {}),
           ...(bitrate !== undefined ? { bitrate } : {}),
+          ...peakWindow,
         },
-        detail: { kind: 'webm-opus', head, ...(bitrate !== undefined ? { packetBitrate: bitrate } : {}) },
+        detail: { kind: 'webm-opus', head, ...(bitrate !== undefined ? { packetBitrate: bitrate } : {}), ...peakWindow },
       };
     }
     if (complete) {
@@ -633,17 +680,52 @@ async function probeContent(reader: ByteReader, options: Pick<ProbeOptions, 'raw
   );
 }
 
+/** Options of {@link chooseMode} and {@link explainMode}. */
+export interface ModeOptions extends Pick<ProbeOptions, 'volume' | 'passthrough'> {
+  /**
+   * The room's bitrate in bit/s. With it, an Opus input passes through when its peak 1 s window of RTP bytes
+   * ({@link TrackInfo.peakWindow}) fits the bitrate guard's limit for the room (`floor(roomBitrate / 8)` bytes);
+   * without it (or without a peak window), when its mean packet bitrate fits `budget`.
+   */
+  readonly roomBitrate?: number;
+}
+
 /**
- * Decides passthrough vs transcode for a probed track.
+ * Decides passthrough vs transcode for a probed track, and says why.
+ *
+ * @param detail - what probing found.
+ * @param budget - the Opus bitrate the room allows (opusBitrateForRoom): the transcoder's target, and the test for
+ *   an input without a peak window.
+ * @param options - volume, passthrough policy and the room's bitrate.
+ * @returns the mode and the reason in words.
+ */
+export function explainMode(detail: ProbeDetail, budget: number, options: ModeOptions): { mode: 'passthrough' | 'transcode'; reason: string } {
+  const transcode = (reason: string): { mode: 'transcode'; reason: string } => ({ mode: 'transcode', reason });
+  if (detail.kind !== 'ogg-opus' && detail.kind !== 'webm-opus') return transcode('not Opus: decoded and encoded');
+  if (options.passthrough === 'never') return transcode('passthrough is never');
+  if ((options.volume ?? 1) !== 1) return transcode(`volume ${options.volume} is not 1`);
+  if (detail.head.mappingFamily !== 0 || detail.head.channels > 2) return transcode(`${detail.head.channels} channels in mapping family ${detail.head.mappingFamily}: only mono or stereo (family 0) go out unchanged`);
+  if (options.passthrough === 'always') return { mode: 'passthrough', reason: 'passthrough is always' };
+  const peak = detail.peakWindow;
+  if (peak !== undefined && options.roomBitrate !== undefined) {
+    const limit = guardLimitBytes(options.roomBitrate);
+    const where = `peak 1 s window ${peak.bytes} RTP bytes (${peak.bitrate} bit/s, at ${peak.atSec} s${peak.whole ? '' : ` of the first ${peak.measuredSec} s`})`;
+    return peak.bytes <= limit
+      ? { mode: 'passthrough', reason: `${where} fits the room's ${options.roomBitrate} bit/s (${limit} bytes)` }
+      : transcode(`${where} exceeds the room's ${options.roomBitrate} bit/s (${limit} bytes)`);
+  }
+  if (detail.packetBitrate === undefined) return transcode('the packets\' bitrate is unknown');
+  return detail.packetBitrate <= budget
+    ? { mode: 'passthrough', reason: `packet bitrate ${detail.packetBitrate} bit/s fits the Opus budget ${budget}` }
+    : transcode(`packet bitrate ${detail.packetBitrate} bit/s exceeds the Opus budget ${budget}`);
+}
+
+/**
+ * Decides passthrough vs transcode for a probed track (see {@link explainMode}).
  * @param budget - the Opus bitrate the room allows (opusBitrateForRoom).
  */
-export function chooseMode(detail: ProbeDetail, budget: number, options: Pick<ProbeOptions, 'volume' | 'passthrough'>): 'passthrough' | 'transcode' {
-  if (detail.kind !== 'ogg-opus' && detail.kind !== 'webm-opus') return 'transcode';
-  if (options.passthrough === 'never' || (options.volume ?? 1) !== 1) return 'transcode';
-  if (detail.head.mappingFamily !== 0 || detail.head.channels > 2) return 'transcode';
-  if (options.passthrough === 'always') return 'passthrough';
-  if (detail.packetBitrate === undefined) return 'transcode';
-  return detail.packetBitrate <= budget ? 'passthrough' : 'transcode';
+export function chooseMode(detail: ProbeDetail, budget: number, options: ModeOptions): 'passthrough' | 'transcode' {
+  return explainMode(detail, budget, options).mode;
 }
 
 /**
@@ -658,8 +740,9 @@ export async function probe(input: TrackInput, options: ProbeOptions = {}): Prom
   const reader = await openInput(input, { signal: options.signal, stallTimeoutMs: options.stallTimeoutMs });
   try {
     const r = await probeReader(reader, options.rawPcm ? { rawPcm: options.rawPcm } : {});
-    const mode = chooseMode(r.detail, opusBitrateForRoom(options.roomBitrate ?? 48000), options);
-    return { ...r.info, mode };
+    const roomBitrate = options.roomBitrate ?? 48000;
+    const { mode, reason } = explainMode(r.detail, opusBitrateForRoom(roomBitrate), { ...options, roomBitrate });
+    return { ...r.info, mode, modeReason: reason };
   } finally {
     await reader.close();
   }

@@ -20,6 +20,17 @@ export const IPV6_UDP_OVERHEAD = 48;
 /** The KOOK server's tolerance: past 120% of the room bitrate it closes the stream. */
 export const MAX_GUARD_CEILING = 1.2;
 
+/**
+ * The bytes the guard lets through per window: `floor(roomBitrate × ceiling / 8 × windowMs / 1000)`
+ * ({@link BitrateGuard.limitBytes}). Probing compares an Opus file's peak 1 s window with it.
+ * @param roomBitrate - the room's bitrate in bit/s.
+ * @param ceiling - fraction of the room allowed, default 1.
+ * @param windowMs - window length, default 1000.
+ */
+export function guardLimitBytes(roomBitrate: number, ceiling = 1, windowMs = 1000): number {
+  return Math.floor((((roomBitrate * ceiling) / 8) * windowMs) / 1000);
+}
+
 /** Options of {@link BitrateGuard}. */
 export interface BitrateGuardOptions {
   /** The room's bitrate in bits/s (KOOK's `bitrate` from `/voice/join`). */
@@ -88,7 +99,7 @@ export class BitrateGuard {
     }
     this.windowMs = options.windowMs ?? 1000;
     const bytesPerSecond = (roomBitrate * ceiling) / 8;
-    this.limitBytes = Math.floor((bytesPerSecond * this.windowMs) / 1000);
+    this.limitBytes = guardLimitBytes(roomBitrate, ceiling, this.windowMs);
     const depthMs = options.bucketDepthMs ?? 200;
     this.#bucket = new TokenBucket(bytesPerSecond, Math.max(1, (bytesPerSecond * depthMs) / 1000), now);
     this.#window = new SlidingWindowMeter(this.windowMs);

@@ -12,7 +12,9 @@
  */
 import { createHash, randomInt } from 'node:crypto';
 import { ServiceError } from './errors.js';
-import { isObject, num, postJson, str, systemClock, type Clock, type FetchLike } from './http.js';
+import { num, postJson, str, type FetchLike } from './http.js';
+import { systemClock, type WallClock } from '../util/clock.js';
+import { isPlainObject } from '../util/object.js';
 
 /** Documented query result codes. */
 export const AnyRtcCode = {
@@ -53,7 +55,7 @@ export class RollingWindowLimiter {
   constructor(
     private readonly maxCalls: number,
     private readonly windowMs: number,
-    private readonly clock: Clock = systemClock,
+    private readonly clock: WallClock = systemClock,
   ) {}
 
   /**
@@ -148,7 +150,7 @@ export interface AnyRtcClientOptions {
   /** How many times a query answered 299 (too frequent) is sent again, each after a whole window. Default 2. */
   rateLimitRetries?: number;
   fetch?: FetchLike;
-  clock?: Clock;
+  clock?: WallClock;
   /** Random string source (6..10 characters), injectable for test vectors. */
   random?: () => string;
 }
@@ -229,7 +231,7 @@ export function createAnyRtcClient(options: AnyRtcClientOptions): AnyRtcClient {
     }
     const q = new URLSearchParams({ AppID: appId, ArRoomID: roomId, Type: type });
     const res = await postJson('anyrtc', `${recordBase}/anyapi/v1/${action}?${q.toString()}`, body, { timeoutMs, fetch: options.fetch, secrets: [vodToken], maxResponseBytes: options.maxResponseBytes });
-    const result = isObject(res.json) ? str(res.json.result) : undefined;
+    const result = isPlainObject(res.json) ? str(res.json.result) : undefined;
     if (result !== 'ok') {
       throw new ServiceError(res.status >= 400 ? 'HTTP_ERROR' : 'SERVICE_API', 'anyrtc', `${action} failed: result ${JSON.stringify(result ?? null)} (HTTP ${res.status}); the server must be on anyRTC's IP whitelist`, {
         httpStatus: res.status,
@@ -262,16 +264,16 @@ export function createAnyRtcClient(options: AnyRtcClientOptions): AnyRtcClient {
       // The answer (or the failure) is here: the service saw the request no later than now.
       release();
     }
-    if (!isObject(res.json)) throw new ServiceError('HTTP_ERROR', 'anyrtc', `${path} answered HTTP ${res.status} without JSON`, { httpStatus: res.status });
+    if (!isPlainObject(res.json)) throw new ServiceError('HTTP_ERROR', 'anyrtc', `${path} answered HTTP ${res.status} without JSON`, { httpStatus: res.status });
     const a = res.json;
     const code = num(a.code);
     const requestId = a.requestid === undefined ? '' : String(a.requestid);
     // Real answers say message/content; the document's table says msg/conent.
     const message = str(a.message) ?? str(a.msg) ?? '';
     if (code !== AnyRtcCode.ok) throw anyRtcError(code, message, requestId);
-    const content = isObject(a.content) ? a.content : isObject(a.conent) ? a.conent : {};
-    const files = Array.isArray(content.data) ? (content.data.filter(isObject) as unknown as AnyRtcRecording[]) : [];
-    const count = isObject(content.cnt) ? (num(content.cnt.cnt) ?? files.length) : files.length;
+    const content = isPlainObject(a.content) ? a.content : isPlainObject(a.conent) ? a.conent : {};
+    const files = Array.isArray(content.data) ? (content.data.filter(isPlainObject) as unknown as AnyRtcRecording[]) : [];
+    const count = isPlainObject(content.cnt) ? (num(content.cnt.cnt) ?? files.length) : files.length;
     return { requestId, files, count };
   }
 

@@ -20,7 +20,7 @@ import {
 } from './callbacks.js';
 import type { ServiceProvider } from './errors.js';
 import { TypedEmitter } from './events.js';
-import { BodyTooLargeError, readBody } from './http.js';
+import { BodyTooLargeError, readBody } from '../util/body.js';
 import { loadPublicKey, unwrapTupuSigned } from './tupu.js';
 
 /** Why a request was refused. */

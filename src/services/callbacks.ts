@@ -1,7 +1,8 @@
 /**
  * Parsers for the three services' callback payloads: pure functions from a JSON value to a typed event.
  */
-import { isObject, num, str } from './http.js';
+import { num, str } from './http.js';
+import { isPlainObject } from '../util/object.js';
 
 /** Shumei's and our normalised risk level. */
 export type RiskLevel = 'PASS' | 'REVIEW' | 'REJECT';
@@ -95,11 +96,11 @@ export function splitShumeiRequestId(id: string): { requestId: string; segment: 
  * @returns the event, or undefined when the payload has no requestId
  */
 export function parseShumeiCallback(body: unknown): ShumeiCallbackEvent | undefined {
-  if (!isObject(body)) return undefined;
+  if (!isPlainObject(body)) return undefined;
   const raw = str(body.requestId);
   if (raw === undefined || raw === '') return undefined;
-  const d = isObject(body.audioDetail) ? body.audioDetail : body;
-  const detail = isObject(d.riskDetail) ? d.riskDetail : {};
+  const d = isPlainObject(body.audioDetail) ? body.audioDetail : body;
+  const detail = isPlainObject(d.riskDetail) ? d.riskDetail : {};
   const level = str(d.riskLevel) ?? str(body.riskLevel);
   const { requestId, segment } = splitShumeiRequestId(raw);
   return {
@@ -148,14 +149,14 @@ export function tupuRiskLevel(slices: readonly TupuSlice[]): RiskLevel {
  * @returns undefined for an unrecognised shape, including anything that is not a plain object
  */
 export function parseTupuCallback(inner: unknown): TupuCallbackEvent | undefined {
-  if (!isObject(inner)) return undefined;
+  if (!isPlainObject(inner)) return undefined;
   if (str(inner.status) === 'end') {
     return { provider: 'tupu', kind: 'end', requestId: str(inner.requestId), code: num(inner.code), raw: inner };
   }
   const tasks: { taskId: string; slices: TupuSlice[] }[] = [];
   for (const [taskId, v] of Object.entries(inner)) {
-    if (!isObject(v) || !Array.isArray(v.texts)) continue;
-    const slices = v.texts.filter(isObject).map(
+    if (!isPlainObject(v) || !Array.isArray(v.texts)) continue;
+    const slices = v.texts.filter(isPlainObject).map(
       (t): TupuSlice => ({
         requestId: str(t.requestId),
         roomId: str(t.roomId),
@@ -178,7 +179,7 @@ export function parseTupuCallback(inner: unknown): TupuCallbackEvent | undefined
 
 /** Parses an anyRTC recording callback. @returns undefined when it is not an object */
 export function parseAnyRtcCallback(body: unknown): AnyRtcCallbackEvent | undefined {
-  if (!isObject(body)) return undefined;
+  if (!isPlainObject(body)) return undefined;
   const userData = str(body.userData);
   let userDataParsed: unknown;
   if (userData !== undefined) {

@@ -1,8 +1,8 @@
 /**
  * kook-rtp/services: the Shumei, Tupu and anyRTC clients, the callback server, and the moderation tap and link.
  *
- * The same names are exported by `kook-rtp` too; this entry lets code that needs only this part import only it.
- * Named exports only.
+ * This file is the one list of what the folder exports (`kook-rtp`, the bots' entry, does not repeat it), with
+ * `KookRtpError` so that code importing only this part can match on error codes. Named exports only.
  */
 
 export { KookRtpError, isKookRtpError } from '../errors.js';
@@ -12,7 +12,8 @@ export { createModerationTap, TAP_FRAME_SAMPLES } from './tap.js';
 export type { ModerationTap, ModerationTapOptions, ModerationTapStats, ModerationTapEvents } from './tap.js';
 export { moderate } from './moderate.js';
 export { moderatePlayer } from './moderatePlayer.js';
-export type { ModeratePlayerOptions, PlayerModeration } from './moderatePlayer.js';
+export { PlayerModeration } from './moderatePlayer.js';
+export type { ModeratePlayerOptions, PlayerModerationEvents } from './moderatePlayer.js';
 export type { ModerationSession, ModerationEvent, ModerateOptions, ModerationSessionEvents } from './moderate.js';
 export { createCallbackServer } from './callbackServer.js';
 export type {

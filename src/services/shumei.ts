@@ -7,7 +7,9 @@
  * @see /work/shared/seeds/shumei-audiostream-v4.zh.md, shumei-audiostream-v4-rev2.zh.md
  */
 import { ServiceError } from './errors.js';
-import { isObject, num, postJson, sleep, str, systemClock, type Clock, type FetchLike } from './http.js';
+import { num, postJson, str, type FetchLike } from './http.js';
+import { sleep, systemClock, type WallClock } from '../util/clock.js';
+import { isPlainObject } from '../util/object.js';
 
 /** Shumei's clusters. Shanghai reviews Chinese only. */
 export const SHUMEI_CLUSTERS = {
@@ -132,7 +134,7 @@ export interface ShumeiClientOptions {
   /** Largest answer body read, bytes; a larger one fails with `RESPONSE_TOO_LARGE`. Default 1 MiB. */
   maxResponseBytes?: number;
   fetch?: FetchLike;
-  clock?: Clock;
+  clock?: WallClock;
 }
 
 /** The Shumei client. */
@@ -171,14 +173,14 @@ export function createShumeiClient(options: ShumeiClientOptions): ShumeiClient {
       if (res.status < 200 || res.status >= 300) {
         throw new ServiceError('HTTP_ERROR', 'shumei', `${path} answered HTTP ${res.status}`, { httpStatus: res.status });
       }
-      if (!isObject(res.json)) {
+      if (!isPlainObject(res.json)) {
         throw new ServiceError('SERVICE_API', 'shumei', `${path} answered with something that is not a JSON object`, { httpStatus: res.status });
       }
       const answer = res.json;
       const code = num(answer.code);
       if (code === ShumeiCode.qpsLimit && attempt < maxAttempts) {
         // 1901 is transient: back off (exponential, with jitter so parallel bots do not retry in step).
-        await sleep(clock, backoffMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
+        await sleep(backoffMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2), { clock });
         continue;
       }
       return checkShumeiAnswer(answer);
@@ -210,7 +212,7 @@ export function checkShumeiAnswer(answer: Record<string, unknown>): { requestId:
   const code = num(answer.code) ?? -1;
   const requestId = str(answer.requestId) ?? '';
   const message = str(answer.message) ?? '';
-  const detail = isObject(answer.detail) ? answer.detail : {};
+  const detail = isPlainObject(answer.detail) ? answer.detail : {};
   // Both spellings occur in the wild.
   const errorCode = num(detail.errorCode) ?? num(detail.errorcode);
   const fields = { apiCode: code, ...(requestId ? { requestId } : {}) };
@@ -279,7 +281,7 @@ function intIn(field: string, v: unknown, min: number, max: number): void {
  * @throws ServiceError `VALIDATION_FAILED` naming the first failing field
  */
 export function buildShumeiSubmitBody(accessKey: string, o: ShumeiSubmitOptions, defaultAppId?: string): Record<string, unknown> {
-  if (!isObjectLike(o)) fail('options', 'must be an object');
+  if (!isPlainObject(o)) fail('options', 'must be an object');
   const appId = o.appId ?? defaultAppId ?? 'default';
   nonEmpty('appId', appId);
   const eventId = o.eventId ?? 'default';
@@ -289,7 +291,7 @@ export function buildShumeiSubmitBody(accessKey: string, o: ShumeiSubmitOptions,
   labels('businessType', o.businessType, SHUMEI_BUSINESS_LABELS);
   if (!isUrl(o.callback, ['http:', 'https:'])) fail('callback', 'must be an http or https URL');
   const d = o.data;
-  if (!isObjectLike(d)) fail('data', 'is required (object)');
+  if (!isPlainObject(d)) fail('data', 'is required (object)');
   nonEmpty('data.tokenId', d.tokenId);
   nonEmpty('data.btId', d.btId);
   if ([...d.btId].length > SHUMEI_MAX_BTID) fail('data.btId', `is at most ${SHUMEI_MAX_BTID} characters, got ${[...d.btId].length}`);
@@ -308,17 +310,17 @@ export function buildShumeiSubmitBody(accessKey: string, o: ShumeiSubmitOptions,
     fail('data.url', 'must be an rtmp, rtmps, http or https URL');
   }
   if (streamType === 'ZEGO') {
-    if (!isObjectLike(d.zegoParam)) fail('data.zegoParam', 'is required for streamType ZEGO');
+    if (!isPlainObject(d.zegoParam)) fail('data.zegoParam', 'is required for streamType ZEGO');
     if (d.zegoParam.streamId === undefined && d.zegoParam.roomId === undefined) fail('data.zegoParam', 'needs streamId or roomId');
   }
-  if (streamType === 'AGORA' && !isObjectLike(d.agoraParam)) fail('data.agoraParam', 'is required for streamType AGORA');
+  if (streamType === 'AGORA' && !isPlainObject(d.agoraParam)) fail('data.agoraParam', 'is required for streamType AGORA');
   if (d.agoraParam !== undefined) {
     intIn('data.agoraParam.uid', d.agoraParam.uid, 0, 0xffffffff);
     oneOf('data.agoraParam.channelProfile', d.agoraParam.channelProfile, [0, 1]);
   }
   if (streamType === 'TRTC') {
     const t = d.trtcParam;
-    if (!isObjectLike(t)) fail('data.trtcParam', 'is required for streamType TRTC');
+    if (!isPlainObject(t)) fail('data.trtcParam', 'is required for streamType TRTC');
     if (typeof t.sdkAppId !== 'number' || !Number.isInteger(t.sdkAppId)) fail('data.trtcParam.sdkAppId', 'is required (integer)');
     oneOf('data.trtcParam.demoSences', t.demoSences, [2, 4]);
     if (t.demoSences === undefined) fail('data.trtcParam.demoSences', 'is required (2 split, 4 mixed)');
@@ -335,8 +337,4 @@ export function buildShumeiSubmitBody(accessKey: string, o: ShumeiSubmitOptions,
   if (o.type !== undefined) body.type = o.type;
   if (o.businessType !== undefined) body.businessType = o.businessType;
   return body;
-}
-
-function isObjectLike(v: unknown): v is Record<string, any> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -8,7 +8,9 @@
  */
 import { createPrivateKey, createPublicKey, randomInt, sign, verify, type KeyObject } from 'node:crypto';
 import { ServiceError } from './errors.js';
-import { isObject, num, postJson, str, systemClock, type Clock, type FetchLike } from './http.js';
+import { num, postJson, str, type FetchLike } from './http.js';
+import { systemClock, type WallClock } from '../util/clock.js';
+import { isPlainObject } from '../util/object.js';
 
 /** The host of the current document; SDKs use `http://api.open.tuputech.com`. */
 export const TUPU_DEFAULT_HOST = 'http://api.speech.tuputech.com';
@@ -54,7 +56,7 @@ export interface TupuClientOptions {
   /** Largest answer body read, bytes; a larger one fails with `RESPONSE_TOO_LARGE`. Default 1 MiB. */
   maxResponseBytes?: number;
   fetch?: FetchLike;
-  clock?: Clock;
+  clock?: WallClock;
   /** Nonce source, default a random integer (a plain decimal, so the signed text equals the JSON text). */
   nonce?: () => number;
 }
@@ -124,7 +126,7 @@ export function rsaSha256Verify(text: string, signature: string, key: KeyObject)
  *   `SERVICE_API` when the verified `json` is not a JSON object
  */
 export function unwrapTupuSigned(body: unknown, publicKey: KeyObject | undefined): Record<string, unknown> {
-  if (!isObject(body)) throw new ServiceError('SERVICE_API', 'tupu', 'expected a JSON object');
+  if (!isPlainObject(body)) throw new ServiceError('SERVICE_API', 'tupu', 'expected a JSON object');
   if (typeof body.signature === 'string' && typeof body.json === 'string') {
     if (publicKey === undefined) {
       throw new ServiceError('SIGNATURE_INVALID', 'tupu', 'got a signed message but no tupuPublicKey is configured to verify it');
@@ -138,7 +140,7 @@ export function unwrapTupuSigned(body: unknown, publicKey: KeyObject | undefined
     } catch {
       throw new ServiceError('SERVICE_API', 'tupu', 'signed "json" is not valid JSON');
     }
-    if (!isObject(inner)) throw new ServiceError('SERVICE_API', 'tupu', 'signed "json" is not a JSON object');
+    if (!isPlainObject(inner)) throw new ServiceError('SERVICE_API', 'tupu', 'signed "json" is not a JSON object');
     return inner;
   }
   return body;
@@ -197,7 +199,7 @@ export function createTupuClient(options: TupuClientOptions): TupuClient {
         speechStream: streams.map((s) => ({ ...s })),
         ...(opts.tasks ? { tasks: [...opts.tasks] } : {}),
       });
-      return (a.result as unknown[]).filter(isObject).map((r) => ({
+      return (a.result as unknown[]).filter(isPlainObject).map((r) => ({
         requestId: str(r.requestId) ?? '',
         url: str(r.url) ?? '',
         ...optional('callback', str(r.callback)),
@@ -211,7 +213,7 @@ export function createTupuClient(options: TupuClientOptions): TupuClient {
         throw new ServiceError('VALIDATION_FAILED', 'tupu', 'close needs at least one requestId', { field: 'requestId' });
       }
       const a = await call('/v3/recognition/speech/stream/close', { speechStream: requestIds.map((requestId) => ({ requestId })) });
-      return (a.result as unknown[]).filter(isObject).map((r) => ({ requestId: str(r.requestId) ?? '', status: str(r.status) ?? '' }));
+      return (a.result as unknown[]).filter(isPlainObject).map((r) => ({ requestId: str(r.requestId) ?? '', status: str(r.status) ?? '' }));
     },
   };
 }
@@ -231,7 +233,7 @@ function validateStream(s: TupuStream, i: number): void {
   const bad = (f: string, m: string): never => {
     throw new ServiceError('VALIDATION_FAILED', 'tupu', `${field}.${f}: ${m}`, { field: `${field}.${f}` });
   };
-  if (!isObject(s)) bad('', 'must be an object');
+  if (!isPlainObject(s)) bad('', 'must be an object');
   const urlOk = (u: unknown, schemes: string[]) => {
     try {
       return typeof u === 'string' && schemes.includes(new URL(u).protocol);

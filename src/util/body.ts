@@ -1,8 +1,9 @@
 /**
- * Bounded reading of an HTTP answer body. A server (or anything in the middle) can answer with megabytes where a
+ * Bounded reading of HTTP bodies, both ways. A server (or anything in the middle) can answer with megabytes where a
  * few hundred bytes of JSON are expected; reading it whole with `res.text()` once took a process to 300 MB on a
- * 50 MB answer. These helpers stop at a cap, cancel the rest of the body, and throw a typed error.
+ * 50 MB answer. A client can post as much to our servers. These helpers stop at a cap and throw a typed error.
  */
+import type { IncomingMessage } from 'node:http';
 import { KookRtpError } from '../errors.js';
 
 /** Default cap of an API answer body, bytes (1 MiB): KOOK's and the services' answers are a few KiB at most. */
@@ -55,4 +56,58 @@ export async function readAnswerText(res: ReadableAnswer, limit: number, what: s
     chunks.push(value);
   }
   return new TextDecoder('utf-8').decode(Buffer.concat(chunks, size));
+}
+
+/** A request body over the configured limit (`VALIDATION_FAILED`; servers answer it with 413). */
+export class BodyTooLargeError extends KookRtpError {
+  constructor(limit: number) {
+    super('VALIDATION_FAILED', `request body exceeds the ${limit}-byte limit`);
+    this.name = 'BodyTooLargeError';
+  }
+}
+
+/**
+ * Reads a request body (our servers: the callback server, the emulators), at most `limit` bytes.
+ *
+ * @param req - the incoming request.
+ * @param limit - the cap in bytes.
+ * @returns the body.
+ * @throws (rejects) {@link BodyTooLargeError} over the limit (a declared `content-length` over it fails before any
+ *   byte is read; the rest of the request is drained, not buffered); `STREAM_CLOSED` when the client hangs up before
+ *   the body is complete; the request's own errors.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      req.resume();
+      reject(new BodyTooLargeError(limit));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    const fail = (err: unknown): void => {
+      if (failed) return;
+      failed = true;
+      reject(err);
+    };
+    req.on('data', (c: Buffer) => {
+      if (failed) return;
+      size += c.length;
+      if (size > limit) {
+        fail(new BodyTooLargeError(limit));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(Buffer.concat(chunks));
+    });
+    req.on('error', fail);
+    // A client that hangs up mid-body: without this the handler would wait for 'end' forever.
+    req.on('close', () => {
+      if (!req.complete) fail(new KookRtpError('STREAM_CLOSED', 'the client closed the request before its body was complete'));
+    });
+  });
 }

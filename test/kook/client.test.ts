@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { KookRtpError } from '../../src/errors.js';
 import { startKookEmulator, type KookEmulator, type KookEmulatorOptions } from '../../src/emulator/kook/emulator.js';
 import { createKookClient, parseJoin, type KookClientEvent, type KookClientOptions } from '../../src/kook/client.js';
-import { KookApiError, KookHttpError, KookRateLimitError, redact, scrubError } from '../../src/kook/errors.js';
+import { KookApiError, KookHttpError, KookRateLimitError } from '../../src/kook/errors.js';
+import { redact, scrubError } from '../../src/util/secrets.js';
 
 const TOKEN = 'Tk-3xQ9-secret-token-value==';
 

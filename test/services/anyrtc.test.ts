@@ -3,7 +3,8 @@ import { createAnyRtcEmulator, type AnyRtcEmulator } from '../../src/emulator/se
 import { anyRtcSignature, createAnyRtcClient, RollingWindowLimiter } from '../../src/services/anyrtc.js';
 import { createCallbackServer, type CallbackServer } from '../../src/services/callbackServer.js';
 import type { AnyRtcCallbackEvent } from '../../src/services/callbacks.js';
-import type { Clock, FetchLike } from '../../src/services/http.js';
+import type { FetchLike } from '../../src/services/http.js';
+import type { WallClock } from '../../src/util/clock.js';
 import { waitFor } from './helpers.js';
 
 const TOKEN = 'vodToken-SECRET-xyz';
@@ -17,7 +18,7 @@ afterEach(async () => {
 });
 
 /** A manual clock: timers fire only when the test advances time. */
-class FakeClock implements Clock {
+class FakeClock implements WallClock {
   t = 1_700_000_000_000;
   private timers: { at: number; fn: () => void }[] = [];
   now = (): number => this.t;

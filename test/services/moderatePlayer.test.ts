@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 
 describe('moderatePlayer: a playing player under Shumei and Tupu (emulated) moderation', () => {
-  it('taps what the player sends, gets verdicts as player events, and closes the moderation when the player stops', async () => {
+  it('taps what the player sends, gets verdicts as the link\'s events, and closes the moderation (and the link) when the player stops', async () => {
     const sink = createSocket('udp4');
     await new Promise<void>((r) => sink.bind(0, '127.0.0.1', r));
     cleanup.push(() => new Promise<void>((r) => sink.close(() => r())));
@@ -45,7 +45,9 @@ describe('moderatePlayer: a playing player under Shumei and Tupu (emulated) mode
     });
     const verdicts: ModerationEvent[] = [];
     const errors: unknown[] = [];
-    player.on('moderation', (e) => verdicts.push(e));
+    m.on('moderation', (e) => verdicts.push(e));
+    let linkClosed = 0;
+    m.on('closed', () => linkClosed++);
     m.session.on('error', (e) => errors.push(e));
     const closed: string[] = [];
     m.session.on('closed', (e) => closed.push(e.provider));
@@ -56,7 +58,7 @@ describe('moderatePlayer: a playing player under Shumei and Tupu (emulated) mode
     await waitFor(
       () => verdicts.some((v) => v.provider === 'shumei' && v.riskLevel === 'REJECT') && verdicts.some((v) => v.provider === 'tupu' && v.riskLevel === 'REJECT'),
       20_000,
-      'REJECT verdicts from both services as player events',
+      'REJECT verdicts from both services as the link\'s events',
     );
     expect(m.tap.stats().connections).toBe(2);
     player.stop();
@@ -64,5 +66,7 @@ describe('moderatePlayer: a playing player under Shumei and Tupu (emulated) mode
     expect(shumei.streams.get(ids.shumei!)?.state).not.toBe('pulling');
     expect(tupu.streams.get(ids.tupu!)?.state).not.toBe('pulling');
     expect(errors).toEqual([]);
+    await waitFor(() => linkClosed === 1, 5000, 'the link closed');
+    expect(player.listenerCount('stateChange')).toBe(0);
   });
 });

@@ -26,6 +26,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { KookRtpError } from '../../errors.js';
+import { BodyTooLargeError, readBody } from '../../util/body.js';
+import { isPlainObject } from '../../util/object.js';
 import { RateLimiter, type RateLimitRule } from './rateLimiter.js';
 import { KookMediaEndpoint, type KookStreamEvents, type KookStreamReport } from './stream.js';
 
@@ -450,13 +452,19 @@ export async function startKookEmulator(options: KookEmulatorOptions = {}): Prom
 
     let body: Record<string, unknown> = {};
     if (route.method === 'POST') {
-      const raw = await readBody(req);
+      const raw = await readBody(req, MAX_BODY_BYTES).then(
+        (b) => b.toString('utf8'),
+        (err: unknown) => {
+          if (err instanceof BodyTooLargeError) return undefined;
+          throw err;
+        },
+      );
       if (raw === undefined) return send(req, res, refuse(req, 'tooLarge', 40000, 413, []), decision.headers);
       if (raw.length > 0) {
         try {
           const parsed: unknown = JSON.parse(raw);
-          if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-          body = parsed as Record<string, unknown>;
+          if (!isPlainObject(parsed)) throw new Error('not an object');
+          body = parsed;
         } catch {
           return send(req, res, refuse(req, 'badJson'), decision.headers);
         }
@@ -627,23 +635,4 @@ function parseBool(v: unknown, dflt: boolean): boolean | undefined {
   if (v === true || v === 1 || v === 'true' || v === '1') return true;
   if (v === false || v === 0 || v === 'false' || v === '0') return false;
   return undefined;
-}
-
-function readBody(req: IncomingMessage): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-    // A client that hangs up mid-body: without this the handler would wait for 'end' forever.
-    req.on('close', () => {
-      if (!req.complete) reject(new KookRtpError('STREAM_CLOSED', 'the client closed the request before its body was complete'));
-    });
-  });
 }

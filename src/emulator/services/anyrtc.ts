@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { anyRtcSignature } from '../../services/anyrtc.js';
-import { isObject, num, str } from '../../services/http.js';
+import { num, str } from '../../services/http.js';
+import { isPlainObject } from '../../util/object.js';
 import { deliverCallback, startJsonServer } from './common.js';
 
 /** One app the emulator knows. */
@@ -76,7 +77,7 @@ export async function createAnyRtcEmulator(options: AnyRtcEmulatorOptions): Prom
     const key = `${appId}/${roomId}`;
     if (action === 'start') {
       if (active.has(key)) return { status: 200, body: { result: 'already recording' } };
-      const userData = isObject(body) ? str(body.UserData) : undefined;
+      const userData = isPlainObject(body) ? str(body.UserData) : undefined;
       active.set(key, { appId, start: now(), userData });
       return { status: 200, body: { result: 'ok' } };
     }
@@ -120,10 +121,10 @@ export async function createAnyRtcEmulator(options: AnyRtcEmulatorOptions): Prom
   function query(kind: 'time' | 'room', body: unknown) {
     const at = now();
     const out = (code: number, message: string, content?: unknown) => {
-      queryLog.push({ at, appId: isObject(body) ? str(body.appId) : undefined, code });
+      queryLog.push({ at, appId: isPlainObject(body) ? str(body.appId) : undefined, code });
       return { status: 200, body: { requestid: at, code, message, ...(content ? { content } : {}) } };
     };
-    if (!isObject(body)) return out(400, 'missing parameter');
+    if (!isPlainObject(body)) return out(400, 'missing parameter');
     const need = ['appId', 'random', 'signature', 'timestamp', 'begTime', 'endTime', ...(kind === 'time' ? ['pageNum', 'pageMax'] : ['roomId'])];
     for (const f of need) if (body[f] === undefined || body[f] === '') return out(400, `missing parameter ${f}`);
     const appId = String(body.appId);

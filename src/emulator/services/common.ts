@@ -6,7 +6,8 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net';
 import { MPEGDecoder } from 'mpg123-decoder';
 import { KookRtpError } from '../../errors.js';
-import { BodyTooLargeError, readBody } from '../../services/http.js';
+import { BodyTooLargeError, readBody } from '../../util/body.js';
+import { sleep } from '../../util/clock.js';
 import { decodeFlvAudioData, FlvSoundFormat } from '../../wire/flv/audio.js';
 import { FlvReader } from '../../wire/flv/reader.js';
 import { FlvTagType } from '../../wire/flv/tag.js';
@@ -178,7 +179,7 @@ export async function deliverCallback(url: string, body: string, attempts: numbe
     if (isStopped()) return { attempts: i - 1, delivered: false };
     const status = await postOnce(url, body);
     if (status === 200) return { attempts: i, delivered: true };
-    if (i < attempts) await new Promise((r) => setTimeout(r, intervalMs));
+    if (i < attempts) await sleep(intervalMs);
   }
   return { attempts, delivered: false };
 }

@@ -7,7 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { buildShumeiSubmitBody } from '../../services/shumei.js';
-import { isObject, str } from '../../services/http.js';
+import { str } from '../../services/http.js';
+import { isPlainObject } from '../../util/object.js';
 import { deliverCallback, pullStream, riskOf, startJsonServer, type LevelPolicy, type Pull, type Segment } from './common.js';
 
 /** Options of {@link createShumeiEmulator}. */
@@ -82,7 +83,7 @@ export async function createShumeiEmulator(options: ShumeiEmulatorOptions): Prom
   });
 
   function log(path: string, body: unknown): void {
-    if (isObject(body)) {
+    if (isPlainObject(body)) {
       const { accessKey: _omit, ...rest } = body;
       requests.push({ path, body: rest });
     } else requests.push({ path, body });
@@ -123,7 +124,7 @@ export async function createShumeiEmulator(options: ShumeiEmulatorOptions): Prom
 
   function submit(body: unknown) {
     log('/audiostream/v4', body);
-    if (!isObject(body)) return answer('', 1902, '参数不合法: body is not a JSON object');
+    if (!isPlainObject(body)) return answer('', 1902, '参数不合法: body is not a JSON object');
     const accessKey = str(body.accessKey);
     if (accessKey === undefined || accessKey === '') return answer('', 1902, '参数不合法: accessKey');
     if (!keys.has(accessKey)) return answer('', 9101, '无权限操作');
@@ -138,7 +139,7 @@ export async function createShumeiEmulator(options: ShumeiEmulatorOptions): Prom
     for (const f of ['appId', 'eventId', 'callback'] as const) {
       if (str(body[f]) === undefined) return answer('', 1902, `参数不合法: ${f}`);
     }
-    const data = isObject(body.data) ? body.data : undefined;
+    const data = isPlainObject(body.data) ? body.data : undefined;
     if (data === undefined) return answer('', 1902, '参数不合法: data');
     // The documents' example puts streamType at the top level, the table inside data: accept both.
     const streamType = str(data.streamType) ?? str(body.streamType);
@@ -173,7 +174,7 @@ export async function createShumeiEmulator(options: ShumeiEmulatorOptions): Prom
       state: 'pulling',
     };
     streams.set(requestId, s);
-    const passThrough = isObject(data.extra) ? data.extra.passThrough : undefined;
+    const passThrough = isPlainObject(data.extra) ? data.extra.passThrough : undefined;
     if (streamType === 'NORMAL') {
       const pull = pullStream(s.url, options.segmentMs ?? 1000, (seg) => onSegment(s, seg, passThrough));
       pulls.set(requestId, pull);
@@ -190,7 +191,7 @@ export async function createShumeiEmulator(options: ShumeiEmulatorOptions): Prom
 
   function finish(body: unknown) {
     log('/finish_audiostream/v4', body);
-    if (!isObject(body)) return answer('', 1902, '参数不合法: body is not a JSON object');
+    if (!isPlainObject(body)) return answer('', 1902, '参数不合法: body is not a JSON object');
     const accessKey = str(body.accessKey);
     const requestId = str(body.requestId);
     if (accessKey === undefined || accessKey === '' || requestId === undefined || requestId === '') return answer(requestId ?? '', 1902, '参数不合法');

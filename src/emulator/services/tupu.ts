@@ -6,7 +6,8 @@
  * The seed documents only code 0; the failure codes here are this emulator's own ({@link TupuEmulatorCode}).
  */
 import { createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
-import { isObject, num, str } from '../../services/http.js';
+import { num, str } from '../../services/http.js';
+import { isPlainObject } from '../../util/object.js';
 import { rsaSha256Sign, rsaSha256Verify, tupuSignString } from '../../services/tupu.js';
 import { deliverCallback, pullStream, riskOf, startJsonServer, type LevelPolicy, type Pull, type Segment } from './common.js';
 
@@ -136,7 +137,7 @@ export async function createTupuEmulator(options: TupuEmulatorOptions): Promise<
   }
 
   function submit(secretId: string, body: unknown) {
-    if (!isObject(body)) return reply(TupuEmulatorCode.invalidParameter, 'body is not a JSON object');
+    if (!isPlainObject(body)) return reply(TupuEmulatorCode.invalidParameter, 'body is not a JSON object');
     const denied = authenticate(secretId, body);
     if (denied) return denied;
     if (!Array.isArray(body.speechStream) || body.speechStream.length === 0) return reply(TupuEmulatorCode.invalidParameter, 'speechStream is required');
@@ -144,7 +145,7 @@ export async function createTupuEmulator(options: TupuEmulatorOptions): Promise<
     if (active + body.speechStream.length > (options.maxConcurrent ?? 10)) return reply(TupuEmulatorCode.overConcurrency, 'over concurrency limit');
     const result: unknown[] = [];
     for (const item of body.speechStream) {
-      if (!isObject(item) || str(item.url) === undefined || str(item.callback) === undefined) {
+      if (!isPlainObject(item) || str(item.url) === undefined || str(item.callback) === undefined) {
         return reply(TupuEmulatorCode.invalidParameter, 'each speechStream needs url and callback');
       }
     }
@@ -176,13 +177,13 @@ export async function createTupuEmulator(options: TupuEmulatorOptions): Promise<
   }
 
   function closeStreams(secretId: string, body: unknown) {
-    if (!isObject(body)) return reply(TupuEmulatorCode.invalidParameter, 'body is not a JSON object');
+    if (!isPlainObject(body)) return reply(TupuEmulatorCode.invalidParameter, 'body is not a JSON object');
     const denied = authenticate(secretId, body);
     if (denied) return denied;
     if (!Array.isArray(body.speechStream)) return reply(TupuEmulatorCode.invalidParameter, 'speechStream is required');
     const result: unknown[] = [];
     for (const item of body.speechStream) {
-      const id = isObject(item) ? str(item.requestId) : undefined;
+      const id = isPlainObject(item) ? str(item.requestId) : undefined;
       if (id === undefined) return reply(TupuEmulatorCode.invalidParameter, 'speechStream[].requestId is required');
       const s = streams.get(id);
       if (s !== undefined && s.secretId === secretId && s.state === 'pulling') {

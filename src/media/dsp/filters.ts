@@ -6,6 +6,7 @@
  * @see https://lavalink.dev/api/rest.html#filters
  */
 
+import { isPlainObject } from '../../util/object.js';
 import { KookRtpError } from '../../errors.js';
 import { StereoFifo, VariableResampler, Wsola } from './timescale.js';
 
@@ -110,9 +111,7 @@ const KEYS: Readonly<Record<keyof Filters, readonly string[] | null>> = {
 
 const bad = (msg: string): KookRtpError => new KookRtpError('INVALID_ARGUMENT', msg);
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+const isObject = isPlainObject;
 
 /** Reads `obj[key]` as a number in [min, max] (`min` exclusive when `open`), or `dflt` when absent. */
 function num(
