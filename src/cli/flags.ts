@@ -34,6 +34,12 @@ Play options:
   --volume X                linear gain (1 = unchanged; anything else transcodes)
   --loop [off|track|queue]  repeat (bare --loop = queue)
   --seek S                  start the first input S seconds in
+  --normalize [off|track]   loudness per track to -16 LUFS (tags, else measured; bare --normalize = track)
+  --normalize-target LUFS   the target for --normalize (default -16)
+  --crossfade MS            overlap each track's end with the next one's start, equal power (default 0: gapless)
+  --filters JSON|@FILE      Lavalink-style filters, e.g. '{"timescale":{"speed":1.25},"lowPass":{"smoothing":20}}'
+  --overlay FILE@S          mix FILE over the music S seconds after it starts (repeatable; the music ducks)
+  --duck DB                 how far the music ducks under an --overlay (default -12)
   --passthrough MODE        auto (default) | never | always (Opus files sent unchanged even over budget)
   --no-guard                disable the bitrate guard (to see the server's 120% rule bite)
   --cname C                 RTCP CNAME with --to (default kook-rtp-<hash of target and SSRC>, as sdp prints it)
@@ -65,6 +71,12 @@ export const OPTIONS = {
   volume: { type: 'string' },
   loop: { type: 'string' },
   seek: { type: 'string' },
+  normalize: { type: 'string' },
+  'normalize-target': { type: 'string' },
+  crossfade: { type: 'string' },
+  filters: { type: 'string' },
+  overlay: { type: 'string', multiple: true },
+  duck: { type: 'string' },
   passthrough: { type: 'string' },
   'no-guard': { type: 'boolean' },
   cname: { type: 'string' },
@@ -82,7 +94,9 @@ export const OPTIONS = {
 } as const satisfies ParseArgsConfig['options'];
 
 /** The flags given, by name. */
-export type Flags = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'string' ? string : boolean };
+export type Flags = {
+  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : (typeof OPTIONS)[K]['type'] extends 'string' ? string : boolean;
+};
 
 /**
  * Parses the arguments after the command.
@@ -118,6 +132,15 @@ export function normalizeArgs(rest: readonly string[]): string[] {
         out.push('--loop=queue');
       } else {
         throw new KookRtpError('USAGE', `--loop must be off, track or queue, found "${next}" (a bare --loop repeats the queue)`);
+      }
+    } else if (a === '--normalize') {
+      if (next !== undefined && ['off', 'track'].includes(next)) {
+        out.push(`--normalize=${next}`);
+        i++;
+      } else if (next === undefined || next.startsWith('-') || looksLikeInput(next)) {
+        out.push('--normalize=track');
+      } else {
+        throw new KookRtpError('USAGE', `--normalize must be off or track, found "${next}" (a bare --normalize is track)`);
       }
     } else if (a === '--dashboard' && !/^\d+$/.test(next ?? '')) {
       out.push('--dashboard=0');

@@ -330,12 +330,13 @@ export class Player extends EventEmitter<PlayerEvents> {
   /** The items waiting to play (not the current one). */
   get queue(): readonly QueueItem[] {
     const n = this.#next;
-    return n === undefined ? [...this.#queue] : [n.entry, ...this.#queue];
+    return n === undefined || n.entry.bed ? [...this.#queue] : [n.entry, ...this.#queue];
   }
 
   /** The item playing (or loading, or paused), if any. */
   get current(): QueueItem | undefined {
-    return this.#current?.entry;
+    const e = this.#current?.entry;
+    return e?.bed ? undefined : e;
   }
 
   /** Seconds into the current track (what has been handed to the sender). */
@@ -621,7 +622,7 @@ export class Player extends EventEmitter<PlayerEvents> {
   #editQueue(f: (q: Entry[], fixed: number) => void, whole = false): void {
     const n = this.#next;
     let fixed = 0;
-    if (n !== undefined && (whole || !n.started) && n.fromQueue) this.#cancelNext(true);
+    if (n !== undefined && (n.entry.bed || ((whole || !n.started) && n.fromQueue))) this.#cancelNext(!n.entry.bed);
     else if (n !== undefined) fixed = 1;
     f(this.#queue, fixed);
     this.#queueChanged();
@@ -954,7 +955,8 @@ export class Player extends EventEmitter<PlayerEvents> {
     this.#current = n.current;
     this.#running = n;
     const info = n.current.track?.info;
-    if (!n.entry.bed) {
+    if (n.entry.bed) this.#setState({ status: 'idle' });
+    else {
       if (info === undefined) this.#setState({ status: 'loading', item: n.entry });
       else this.#setState(this.#paused ? { status: 'paused', item: n.entry, info } : { status: 'playing', item: n.entry, info });
       if (n.started && n.announce && info !== undefined) this.#emit('trackStart', { item: n.entry, info });
@@ -990,7 +992,7 @@ export class Player extends EventEmitter<PlayerEvents> {
     if (how.promoted) {
       this.#current = current;
       this.#running = r;
-      if (!entry.bed) this.#setState({ status: 'loading', item: entry });
+      this.#setState(entry.bed ? { status: 'idle' } : { status: 'loading', item: entry });
     }
     r.outcome = this.#playOnce(r, seekSec, sourceDone, how.crossfadeIn).finally(sourceDone);
     return r;
@@ -1291,6 +1293,7 @@ export class Player extends EventEmitter<PlayerEvents> {
   #finish(entry: Entry, end: TrackEnd, played: boolean): void {
     // Settle first, emit second: a throwing listener cannot leave the promise unsettled.
     entry.settle(end);
+    if (entry.bed) return;
     if (played || end.reason !== 'removed') {
       this.#emit('trackEnd', { item: entry, ...end });
     }

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +11,9 @@ import { formatTime, progressLine } from '../../src/cli/output.js';
 import { probe } from '../../src/media/probe.js';
 import { decodePcap } from '../../src/wire/pcap/pcap.js';
 import { isRtcp } from '../../src/wire/demux.js';
+import { OggDemuxer } from '../../src/wire/ogg/demuxer.js';
+import { createOpusDecoder } from '../../src/media/opus/decoder.js';
+import { toneDb, toneWav } from '../engine/wire.js';
 
 const F = (name: string): string => new URL(`../../fixtures/media/${name}`, import.meta.url).pathname;
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -118,6 +121,38 @@ describe('kook-rtp CLI', () => {
     const info = await probe(ogg);
     expect(info.container).toBe('ogg');
     expect(info.codec).toBe('opus');
+  });
+
+  it('mixes: --overlay FILE@S over the music (recorded), --normalize and --crossfade; only the tracks are reported', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kook-rtp-cli-'));
+    const music = join(dir, 'music.wav');
+    const clip = join(dir, 'clip.wav');
+    writeFileSync(music, toneWav(2, [[440, 0.25]]));
+    writeFileSync(clip, toneWav(1, [[1500, 0.25]]));
+    const ogg = join(dir, 'out.ogg');
+    const statsFile = join(dir, 'stats.json');
+    const r = await run(['play', music, music, '--overlay', `${clip}@0.5`, '--normalize', '--crossfade', '300', '--record', ogg, '--stats-json', statsFile, '--json']);
+    expect(r.code).toBe(0);
+    const events = r.out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string });
+    expect(events.filter((e) => e.type === 'overlay')).toHaveLength(1);
+    const doc = JSON.parse(readFileSync(statsFile, 'utf8')) as StatsDocument;
+    expect(doc.tracks.map((t) => t.reason)).toEqual(['finished', 'finished']);
+    // What was sent: the clip's tone in 1 s of it, the music's through all of it (ducked under the clip).
+    const demux = new OggDemuxer();
+    const packets = demux.push(new Uint8Array(readFileSync(ogg))).slice(2).map((p) => p.data);
+    const dec = createOpusDecoder();
+    const frames = packets.map((p) => {
+      const pcm = dec.decode(p);
+      const x = new Float32Array(pcm.length / 2);
+      for (let i = 0; i < x.length; i++) x[i] = (pcm[2 * i] as number) / 32768;
+      return x;
+    });
+    dec.close();
+    const withClip = frames.filter((f) => toneDb(f, 1500) > -30).length;
+    const withMusic = frames.filter((f) => toneDb(f, 440) > -40).length;
+    // 2 + 2 s less the 0.3 s crossfade: 185 frames of music.
+    expect(Math.abs(withClip - 50)).toBeLessThanOrEqual(3);
+    expect(Math.abs(withMusic - 185)).toBeLessThanOrEqual(5);
   });
 
   it('prints an SDP for --to', async () => {

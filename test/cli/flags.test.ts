@@ -2,6 +2,9 @@
  * play's flags, read on their own: one table for every command, a usage line for each flag, checked values in the
  * order their errors are reported, and one place that hands each value on (player, tracks, outputs).
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OPTIONS, USAGE, parseFlags } from '../../src/cli/flags.js';
 import { playerOptions, readPlayFlags, trackOptions } from '../../src/cli/play/flags.js';
@@ -27,7 +30,26 @@ describe('play flags', () => {
     expect(trackOptions(s)).toEqual({ passthrough: 'never' });
   });
 
+  it('mixing: --normalize (bare = track), --normalize-target, --crossfade, --filters JSON or @file, --overlay FILE@S, --duck', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kook-rtp-flags-'));
+    const file = join(dir, 'f.json');
+    writeFileSync(file, '{"lowPass":{"smoothing":20}}');
+    const s = read('--normalize', '--normalize-target', '-14', '--crossfade', '3000', '--filters', `@${file}`, '--overlay', 'a.wav@2.5', '--overlay', 'b.ogg', '--duck', '-9', 'x.mp3');
+    expect(s).toMatchObject({ normalize: 'track', normalizeTargetLufs: -14, crossfadeMs: 3000, duckDb: -9 });
+    expect(s.overlays).toEqual([{ path: 'a.wav', atSec: 2.5 }, { path: 'b.ogg', atSec: 0 }]);
+    expect(playerOptions(s)).toEqual({ volume: 1, loop: 'off', normalize: 'track', normalizeTargetLufs: -14, crossfadeMs: 3000, filters: { lowPass: { smoothing: 20 } } });
+    expect(read('--normalize', 'off').normalize).toBe('off');
+    expect(read('--filters', '{"timescale":{"speed":1.5}}').filters).toEqual({ timescale: { speed: 1.5, pitch: 1, rate: 1 } });
+  });
+
   it.each([
+    [['--normalize', 'loud'], /--normalize must be off or track/],
+    [['--crossfade', '-1'], /--crossfade must be a number 0-30000/],
+    [['--filters', '{bad'], /--filters is not JSON/],
+    [['--filters', '{"equalizer":[{"band":15,"gain":0}]}'], /--filters: .*band/],
+    [['--filters', '@/nonexistent/f.json'], /cannot read/],
+    [['--overlay', '@3'], /--overlay must be FILE or FILE@SECONDS/],
+    [['--duck', '3'], /--duck must be a number -96-0/],
     [['--ssrc', '-5'], /--ssrc must be an integer 0-4294967295/],
     [['--volume', '17'], /--volume must be a number 0-16/],
     [['--loop', 'sometimes'], /--loop must be off, track or queue/],

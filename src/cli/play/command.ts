@@ -30,6 +30,7 @@ export async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS
   const out = new CliOutput(outputMode(flags, isTty), stdout);
   const settings = readPlayFlags(flags);
   checkInputs(inputs);
+  checkInputs(settings.overlays.map((o) => o.path));
   for (const [flag, path] of Object.entries(settings.outputs)) await checkOutputPath(`--${flag}`, path);
   const dashboard = await startDashboard(flags, stderr);
   if (dashboard !== undefined) hooks.dashboard = dashboard;
@@ -52,8 +53,26 @@ export async function playCommand(inputs: string[], flags: Flags, stdout: NodeJS
     records.set(item.id, { title: item.title });
     return item;
   });
+  // --overlay: each clip S seconds after the music starts, ducking it.
+  const overlays: Promise<unknown>[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  if (settings.overlays.length > 0) {
+    player.once('trackStart', () => {
+      for (const o of settings.overlays) {
+        timers.push(setTimeout(() => {
+          if (player.state.status === 'stopped') return;
+          const ov = player.overlay(o.path, { duckDb: settings.duckDb });
+          out.event('overlay', { title: ov.title });
+          overlays.push(ov.done);
+        }, o.atSec * 1000));
+      }
+    });
+  }
   await Promise.all(items.map((i) => i.done));
   if (settings.loop !== 'off') await player.drained();
+  for (const t of timers) clearTimeout(t);
+  await Promise.all(overlays);
+  await player.drained();
   out.done();
   return finishPlay({ settings, conn, recorders, records, signals, dashboard, out, stdout, stderr });
 }

@@ -4,6 +4,9 @@
  */
 import type { LoopMode, PlayerOptions } from '../../engine/player.js';
 import type { TrackOptions } from '../../media/track.js';
+import { readFileSync } from 'node:fs';
+import { KookRtpError, isKookRtpError } from '../../errors.js';
+import { validateFilters, type Filters } from '../../media/dsp/filters.js';
 import { MAX_VOLUME } from '../../util/volume.js';
 import { intFlag, loopOption, muxFlag, numFlag, passthroughOption, type Flags } from '../flags.js';
 
@@ -21,6 +24,13 @@ export interface PlaySettings {
   readonly rtcpMux: boolean | undefined;
   /** The sender's bitrate guard options (`--no-guard`). */
   readonly guard: { readonly enabled?: false };
+  readonly normalize: 'off' | 'track';
+  readonly normalizeTargetLufs: number | undefined;
+  readonly crossfadeMs: number;
+  readonly filters: Filters | undefined;
+  /** Clips to mix over the music, seconds after it starts. */
+  readonly overlays: readonly { readonly path: string; readonly atSec: number }[];
+  readonly duckDb: number;
   /** Files to write: statistics, the packets sent, the audio sent. */
   readonly outputs: { readonly 'stats-json'?: string; readonly pcap?: string; readonly record?: string };
 }
@@ -39,17 +49,64 @@ export function readPlayFlags(flags: Flags): PlaySettings {
   const passthrough = passthroughOption(flags.passthrough);
   const rtcpMux = muxFlag(flags);
   const guard = flags['no-guard'] ? { enabled: false as const } : {};
+  const normalize = (flags.normalize ?? 'off') as 'off' | 'track';
+  if (normalize !== 'off' && normalize !== 'track') throw new KookRtpError('USAGE', `--normalize must be off or track, found "${String(flags.normalize)}"`);
+  const normalizeTargetLufs = numFlag(flags['normalize-target'], 'normalize-target', -70, 0);
+  const crossfadeMs = numFlag(flags.crossfade, 'crossfade', 0, 30_000) ?? 0;
+  const filters = filtersFlag(flags.filters);
+  const overlays = (flags.overlay ?? []).map(overlayFlag);
+  const duckDb = numFlag(flags.duck, 'duck', -96, 0) ?? -12;
   const outputs = {
     ...(flags['stats-json'] === undefined ? {} : { 'stats-json': flags['stats-json'] }),
     ...(flags.pcap === undefined ? {} : { pcap: flags.pcap }),
     ...(flags.record === undefined ? {} : { record: flags.record }),
   };
-  return { ssrc, pt, bitrate, volume, seek, loop, passthrough, rtcpMux, guard, outputs };
+  return { ssrc, pt, bitrate, volume, seek, loop, passthrough, rtcpMux, guard, normalize, normalizeTargetLufs, crossfadeMs, filters, overlays, duckDb, outputs };
+}
+
+/** `--filters JSON` or `--filters @file.json`, checked as the player would. */
+function filtersFlag(v: string | undefined): Filters | undefined {
+  if (v === undefined) return undefined;
+  let text = v;
+  if (v.startsWith('@')) {
+    try {
+      text = readFileSync(v.slice(1), 'utf8');
+    } catch (err) {
+      throw new KookRtpError('USAGE', `--filters ${v}: cannot read ${v.slice(1)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new KookRtpError('USAGE', `--filters is not JSON: ${(err as Error).message}`);
+  }
+  try {
+    return validateFilters(parsed);
+  } catch (err) {
+    throw new KookRtpError('USAGE', `--filters: ${isKookRtpError(err) ? err.message : String(err)}`);
+  }
+}
+
+/** `--overlay FILE@S` (S seconds after the music starts; FILE alone: at once). */
+function overlayFlag(v: string): { path: string; atSec: number } {
+  const m = /^(.*)@([\d.]+)$/.exec(v);
+  const path = m === null ? v : (m[1] as string);
+  const atSec = m === null ? 0 : Number(m[2]);
+  if (path === '' || !Number.isFinite(atSec) || atSec < 0) throw new KookRtpError('USAGE', `--overlay must be FILE or FILE@SECONDS, found "${v}"`);
+  return { path, atSec };
 }
 
 /** The player's options that come from the flags (the sender and the room come from the target). */
-export function playerOptions(s: PlaySettings): Pick<PlayerOptions, 'volume' | 'loop'> {
-  return { volume: s.volume, loop: s.loop };
+export function playerOptions(s: PlaySettings): Pick<PlayerOptions, 'volume' | 'loop' | 'normalize' | 'normalizeTargetLufs' | 'crossfadeMs' | 'filters'> {
+  return {
+    volume: s.volume,
+    loop: s.loop,
+    ...(s.normalize === 'track' ? { normalize: 'track' as const } : {}),
+    ...(s.normalizeTargetLufs === undefined ? {} : { normalizeTargetLufs: s.normalizeTargetLufs }),
+    ...(s.crossfadeMs > 0 ? { crossfadeMs: s.crossfadeMs } : {}),
+    ...(s.filters === undefined ? {} : { filters: s.filters }),
+  };
 }
 
 /** The options of every enqueued track that come from the flags. */
