@@ -10,6 +10,7 @@
  * bench/scale.svg.
  *
  * Run: npx tsx bench/scale.ts [--quick] [--streams 1,10,20,40,60] [--window 20] [--warmup 5] [--passthrough 1000]
+ *      [--mix 20] [--only-counts]
  *      npx tsx bench/scale.ts --render   (redraw bench/scale.svg from bench/scale-results.json)
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -34,6 +35,10 @@ const counts = arg('--streams', quick ? '1,10,40' : '1,10,20,40,60').split(',').
 const windowS = Number(arg('--window', quick ? '8' : '20'));
 const warmupS = Number(arg('--warmup', quick ? '3' : '5'));
 const passthroughN = Number(arg('--passthrough', quick ? '300' : '1000'));
+/** Streams of the mixing case (an overlay and a filter each); 0 skips it. */
+const mixN = Number(arg('--mix', '20'));
+/** Only the transcode counts and the mixing case (no blocked-host, GStreamer or passthrough cases). */
+const onlyCounts = args.includes('--only-counts');
 const outDir = arg('--out', fileURLToPath(new URL('.', import.meta.url)));
 const CLK_TCK = 100;
 
@@ -107,7 +112,7 @@ async function runKook(
   port: number,
   file: string,
   streams: number,
-  opts: { mode?: 'transcode' | 'passthrough'; blockMs?: number; threads?: boolean; note?: string } = {},
+  opts: { mode?: 'transcode' | 'passthrough' | 'mix'; blockMs?: number; threads?: boolean; note?: string } = {},
 ): Promise<CaseResult> {
   const child = spawn(
     process.execPath,
@@ -274,11 +279,14 @@ async function main(): Promise<void> {
       log(await runKook(rx, port, mp3, n));
       log(await runProcesses(rx, 'ffmpeg', Array.from({ length: n }, (_, i) => ffmpegCmd(mp3, port, 20_000 + i)), 'transcode'));
     }
-    log(await runKook(rx, port, mp3, 1, { blockMs: 100, note: 'host loop blocked 100 ms every 1 s' }));
-    log(await runKook(rx, port, mp3, 1, { blockMs: 100, threads: false, note: 'host loop blocked 100 ms every 1 s, threads off' }));
-    log(await runKook(rx, port, mp3, 1, { note: 'one stream vs GStreamer' }));
-    log(await runProcesses(rx, 'GStreamer', [gstCmd(mp3, port, 30_000)], 'one stream vs GStreamer'));
-    log(await runKook(rx, port, ogg, passthroughN, { mode: 'passthrough' }));
+    if (mixN > 0) log(await runKook(rx, port, mp3, mixN, { mode: 'mix', note: 'an overlay (2 s every 5 s) and an equalizer on each stream' }));
+    if (!onlyCounts) {
+      log(await runKook(rx, port, mp3, 1, { blockMs: 100, note: 'host loop blocked 100 ms every 1 s' }));
+      log(await runKook(rx, port, mp3, 1, { blockMs: 100, threads: false, note: 'host loop blocked 100 ms every 1 s, threads off' }));
+      log(await runKook(rx, port, mp3, 1, { note: 'one stream vs GStreamer' }));
+      log(await runProcesses(rx, 'GStreamer', [gstCmd(mp3, port, 30_000)], 'one stream vs GStreamer'));
+      log(await runKook(rx, port, ogg, passthroughN, { mode: 'passthrough' }));
+    }
   } finally {
     rx.child.stdin!.write('quit\n');
     await rm(tmp, { recursive: true, force: true });

@@ -6,7 +6,7 @@
  * `quit` destroys everything and exits.
  *
  * Run by bench/scale.ts: node --import tsx bench/scaleChild.ts --streams N --port P --file F
- *   [--mode transcode|passthrough] [--block-ms MS] [--threads 0|1] [--dashboard]
+ *   [--mode transcode|passthrough|mix] [--block-ms MS] [--threads 0|1] [--dashboard]
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readFile } from 'node:fs/promises';
@@ -53,6 +53,21 @@ function* loop(frames: OpusFrame[]): Generator<OpusFrame> {
   for (;;) for (const f of frames) yield f;
 }
 
+/** A 2 s clip (two tones, 48 kHz stereo WAV) for the mixing case's overlays. */
+const CLIP = ((): Uint8Array => {
+  const n = 96_000;
+  const b = Buffer.alloc(44 + n * 4);
+  b.write('RIFF', 0); b.writeUInt32LE(36 + n * 4, 4); b.write('WAVE', 8); b.write('fmt ', 12);
+  b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(2, 22); b.writeUInt32LE(48_000, 24);
+  b.writeUInt32LE(192_000, 28); b.writeUInt16LE(4, 32); b.writeUInt16LE(16, 34); b.write('data', 36); b.writeUInt32LE(n * 4, 40);
+  for (let k = 0; k < n; k++) {
+    const v = Math.round(6000 * (Math.sin((2 * Math.PI * 700 * k) / 48_000) + Math.sin((2 * Math.PI * 1100 * k) / 48_000)));
+    b.writeInt16LE(v, 44 + k * 4);
+    b.writeInt16LE(v, 46 + k * 4);
+  }
+  return new Uint8Array(b);
+})();
+
 const frames = mode === 'passthrough' ? await opusFrames(file) : [];
 for (let i = 0; i < streams; i++) {
   const sender = createRtpSender({
@@ -66,10 +81,25 @@ for (let i = 0; i < streams; i++) {
   if (mode === 'passthrough') {
     void sender.play(loop(frames));
   } else {
-    const player = createPlayer({ sender, roomBitrate: room, loop: 'track' });
+    const mix = mode === 'mix';
+    const player = createPlayer({
+      sender,
+      roomBitrate: room,
+      loop: 'track',
+      // The mixing case: an equalizer on every track, and a 2 s clip over the music every 5 s (40% of the time).
+      ...(mix ? { filters: { equalizer: [{ band: 3, gain: 0.2 }, { band: 10, gain: -0.1 }] } } : {}),
+    });
     player.on('error', (e) => process.stderr.write(`stream ${i}: ${e.error.code} ${e.error.message}\n`));
     player.enqueue(file);
     players.push(player);
+    if (mix) {
+      const start = (i * 5000) / Math.max(1, streams);
+      setTimeout(() => {
+        const t = setInterval(() => player.overlay(CLIP, { duckDb: -12 }), 5000);
+        t.unref();
+        player.overlay(CLIP, { duckDb: -12 });
+      }, start).unref();
+    }
   }
   // Staggered starts, as streams of a real bot come and go.
   await new Promise((r) => setTimeout(r, 1000 / Math.max(1, streams)));

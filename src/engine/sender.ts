@@ -439,7 +439,8 @@ export class RtpSender extends EventEmitter<RtpSenderEvents> {
     const link = this.#link;
     if (link === undefined) return false;
     for (const ctx of this.#plays.values()) {
-      if (ctx.sourceDone || ctx.settled || ctx.truncating || ctx.options.onTruncate === undefined) continue;
+      // A play with nothing handed to the stream yet has nothing to truncate (and its stream may not exist yet).
+      if (ctx.sourceDone || ctx.settled || ctx.truncating || ctx.options.onTruncate === undefined || ctx.pushed === 0) continue;
       ctx.truncating = true;
       ctx.epoch++;
       link.truncate(ctx.seg, Math.max(1, Math.ceil(keepMs / 20)), ctx.epoch);

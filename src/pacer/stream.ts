@@ -394,8 +394,12 @@ export class PacedStream {
    * there (a volume change reaching audio already buffered).
    */
   truncate(seg: number, keep: number, epoch: number): void {
-    const s = this.#segments.get(seg);
-    if (s === undefined) return;
+    // A segment that has no frame here yet (truncated before its first push) is made, so that the owner hears back.
+    const s = this.#segmentFor(seg, 0, epoch);
+    if (s === undefined) {
+      this.#listener.event({ type: 'truncated', seg, keptUpTo: 0 });
+      return;
+    }
     let kept = 0;
     const dropped = this.#queue.retain((t) => t !== s || kept++ < keep);
     this.#consumed += dropped;

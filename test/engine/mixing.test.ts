@@ -148,6 +148,19 @@ describe('overlays', () => {
     expect(Math.abs(lastIdx - first + 1 - 100)).toBeLessThanOrEqual(3);
   });
 
+  it.each([true, false])('a clip asked for while the track is still opening plays over it from its start (threads %s)', async (threads) => {
+    const { player, stop } = await rig({ threads });
+    const item = player.enqueue(toneWav(2, [[440, 0.25]]));
+    const ov = player.overlay(toneWav(1, [[1500, 0.25]]));
+    expect((await ov.done).reason).toBe('finished');
+    expect((await item.done).reason).toBe('finished');
+    const frames = decodeWire(await stop());
+    const music = frames.filter((f) => toneDb(f, 440) > -40).length;
+    const clip = frames.filter((f) => toneDb(f, 1500) > -30).length;
+    expect(Math.abs(music - 100)).toBeLessThanOrEqual(3);
+    expect(Math.abs(clip - 50)).toBeLessThanOrEqual(3);
+  });
+
   it('a clip that cannot be decoded settles with error; the music goes on', async () => {
     const { player } = await rig();
     const item = player.enqueue(toneWav(1.5, [[440, 0.25]]));

@@ -114,6 +114,18 @@ describe('PacedStream', () => {
     await stream.close();
   });
 
+  it('truncate before a segment has its first frame answers 0 (nothing kept), and drops pushes of the older epoch', async () => {
+    const { clock, stream, events, sent } = setup();
+    stream.truncate(4, 3, 1);
+    expect(events.find((e) => e.type === 'truncated')).toEqual({ type: 'truncated', seg: 4, keptUpTo: 0 });
+    stream.push(4, frames(5, 9), 0); // made before the truncate: dropped
+    stream.push(4, frames(2, 7), 1);
+    stream.end(4, false);
+    await clock.advanceAsync(200);
+    expect(sent().map((p) => p.fill)).toEqual([7, 7]);
+    await stream.close();
+  });
+
   it('takes packed batches as ranges of one buffer', async () => {
     const { clock, stream, sent } = setup();
     const packed = packFrames([...frames(2, 4), ...frames(3, 5), ...frames(1, 6)]);

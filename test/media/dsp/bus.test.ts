@@ -1,0 +1,152 @@
+/**
+ * The track's mix bus alone: gains, overlays with ducking, rewind from checkpoints, crossfade tails, cutBack.
+ */
+import { describe, expect, it } from 'vitest';
+import { OverlayFeed, TrackBus } from '../../../src/media/dsp/bus.js';
+import { OggOpusWriter } from '../../../src/wire/ogg/opusWriter.js';
+import { createOpusEncoder } from '../../../src/media/opus/encoder.js';
+import { openTrack } from '../../../src/media/track.js';
+import { createOpusDecoder } from '../../../src/media/opus/decoder.js';
+import { toneDb } from '../../engine/wire.js';
+
+/** Frame `k` of a stereo tone (1920 interleaved Int16). */
+function toneFrame(freq: number, amp: number, k: number): Int16Array {
+  const f = new Int16Array(1920);
+  for (let i = 0; i < 960; i++) {
+    const v = Math.round(amp * 32767 * Math.sin((2 * Math.PI * freq * (k * 960 + i)) / 48000));
+    f[2 * i] = v;
+    f[2 * i + 1] = v;
+  }
+  return f;
+}
+
+const left = (f: Int16Array): Float32Array => {
+  const x = new Float32Array(960);
+  for (let i = 0; i < 960; i++) x[i] = (f[2 * i] as number) / 32768;
+  return x;
+};
+
+function feedOf(freq: number, frames: number): OverlayFeed {
+  const feed = new OverlayFeed();
+  for (let k = 0; k < frames; k++) feed.frames.push(toneFrame(freq, 0.25, k));
+  feed.ended = true;
+  return feed;
+}
+
+describe('TrackBus', () => {
+  it('applies volume and the loudness gain, ramped over the frame after a change', () => {
+    const bus = new TrackBus({ volume: 0.5, normGain: 0.5 });
+    const out = bus.process(toneFrame(440, 0.5, 0))[0] as Int16Array;
+    expect(toneDb(left(out), 440)).toBeCloseTo(20 * Math.log10(0.125), 1);
+    bus.volume = 1;
+    bus.process(toneFrame(440, 0.5, 1));
+    const after = bus.process(toneFrame(440, 0.5, 2))[0] as Int16Array;
+    expect(toneDb(left(after), 440)).toBeCloseTo(20 * Math.log10(0.25), 1);
+  });
+
+  it('mixes an overlay from the next frame, ducks the music, reports start and end at output frames', () => {
+    const bus = new TrackBus();
+    for (let k = 0; k < 5; k++) bus.process(toneFrame(440, 0.25, k));
+    bus.addOverlay(7, feedOf(1500, 30), { duckDb: -12, fadeMs: 20 });
+    const outs: Int16Array[] = [];
+    for (let k = 5; k < 50; k++) outs.push(...bus.process(toneFrame(440, 0.25, k)));
+    expect(bus.takeEvents()).toEqual([
+      { kind: 'overlayStart', id: 7, frame: 5 },
+      { kind: 'overlayEnd', id: 7, frame: 35 },
+    ]);
+    const music = outs.map((o) => toneDb(left(o), 440));
+    expect(music[10]! - 20 * Math.log10(0.25)).toBeCloseTo(-12, 0);
+    expect(toneDb(left(outs[10]!), 1500)).toBeCloseTo(-12, 0);
+    expect(music[44]! - 20 * Math.log10(0.25)).toBeCloseTo(0, 1);
+  });
+
+  it('rewind makes the last frames again with a new overlay in them, spliced without a step', () => {
+    const bus = new TrackBus();
+    const made: Int16Array[] = [];
+    for (let k = 0; k < 30; k++) made.push(...bus.process(toneFrame(440, 0.25, k)));
+    bus.addOverlay(1, feedOf(1500, 100));
+    const again = bus.rewind(10);
+    expect(again).not.toBeNull();
+    expect(again).toHaveLength(10);
+    expect(bus.produced).toBe(30);
+    expect(bus.takeEvents()).toEqual([{ kind: 'overlayStart', id: 1, frame: 20 }]);
+    // The first frame made again starts where the frame it replaces started (crossfaded over it).
+    expect(Math.abs((again![0]![0] as number) - (made[20]![0] as number))).toBeLessThan(400);
+    expect(toneDb(left(again![5]!), 1500)).toBeGreaterThan(-14);
+    // Too far back, or nothing: null / empty.
+    expect(bus.rewind(65)).toBeNull();
+    expect(bus.rewind(0)).toEqual([]);
+  });
+
+  it('a rewind does not skip an overlay that was already playing: its frames are read again', () => {
+    const bus = new TrackBus();
+    bus.addOverlay(1, feedOf(1500, 40));
+    for (let k = 0; k < 20; k++) bus.process(toneFrame(440, 0.25, k));
+    bus.rewind(10);
+    let overlayFrames = 0;
+    for (let k = 20; k < 60; k++) {
+      const o = bus.process(toneFrame(440, 0.25, k))[0] as Int16Array;
+      if (toneDb(left(o), 1500) > -20) overlayFrames++;
+    }
+    // 40 frames in all: 10 before the rewind point, 10 made again, 20 after.
+    expect(overlayFrames).toBe(20);
+  });
+
+  it('cutBack forgets frames as if unsent: the overlay hands over from there', () => {
+    const bus = new TrackBus();
+    bus.addOverlay(3, feedOf(1500, 100));
+    for (let k = 0; k < 30; k++) bus.process(null);
+    expect(bus.cutBack(12)).toBe(true);
+    const left_ = bus.beginTail();
+    expect(left_.map((o) => [o.id, o.cursor])).toEqual([[3, 18]]);
+  });
+
+  it('collects a tail for the next track, which fades it out with equal power while it fades in', () => {
+    const a = new TrackBus();
+    for (let k = 0; k < 10; k++) a.process(toneFrame(440, 0.25, k));
+    a.beginTail();
+    for (let k = 10; k < 60; k++) a.processTail(toneFrame(440, 0.25, k));
+    const tail = a.takeTail();
+    expect(tail.length).toBe(50 * 1920);
+    const b = new TrackBus();
+    b.setIncomingTail(tail);
+    const outs: Int16Array[] = [];
+    for (let k = 0; k < 60; k++) outs.push(...b.process(toneFrame(660, 0.25, k)));
+    const l440 = outs.map((o) => toneDb(left(o), 440));
+    const l660 = outs.map((o) => toneDb(left(o), 660));
+    expect(l440[1]!).toBeGreaterThan(-13);
+    expect(l660[1]!).toBeLessThan(-25);
+    expect(l440[25]! - l660[25]!).toBeLessThan(1); // half way: both at -3 dB
+    expect(l440[55]!).toBeLessThan(-60);
+    expect(l660[55]!).toBeCloseTo(-12, 0);
+  });
+});
+
+describe("normalize: 'track' from tags", () => {
+  it('takes the gain from an R128_TRACK_GAIN tag (not a measurement) and moves it to the target', async () => {
+    // 2 s of a -6 dBFS tone, tagged as needing -10 dB to reach -23 LUFS: -3 dB to reach -16.
+    const enc = createOpusEncoder({ bitrate: 96000 });
+    const w = new OggOpusWriter({ comments: [['R128_TRACK_GAIN', String(-10 * 256)]] });
+    const parts: Uint8Array[] = [w.header()];
+    for (let k = 0; k < 100; k++) parts.push(...w.write(enc.encode(toneFrame(440, 0.5, k)), 960));
+    parts.push(w.end());
+    enc.close();
+    const bytes = Buffer.concat(parts);
+    const levels: Record<string, number> = {};
+    for (const normalize of ['off', 'track'] as const) {
+      const track = await openTrack(new Uint8Array(bytes), { normalize, roomBitrate: 96000 });
+      expect(track.info.gainTags).toEqual({ R128_TRACK_GAIN: '-2560' });
+      const dec = createOpusDecoder();
+      const ls: number[] = [];
+      for await (const f of track) {
+        const pcm = dec.decode(f.data);
+        const x = new Float32Array(960);
+        for (let i = 0; i < 960; i++) x[i] = (pcm[2 * i] as number) / 32768;
+        ls.push(toneDb(x, 440));
+      }
+      dec.close();
+      levels[normalize] = ls.slice(20, 80).sort((p, q) => p - q)[30] as number;
+    }
+    expect(levels['track']! - levels['off']!).toBeCloseTo(-3, 0);
+  });
+});
