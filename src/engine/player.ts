@@ -18,6 +18,7 @@ import { createOpusDecoder, type OpusFrameDecoder } from '../media/opus/decoder.
 import type { TrackInfo } from '../media/probe.js';
 import { openOverlayBed, openTrack, type OverlayOptions, type Track, type TrackEvent, type TrackOptions } from '../media/track.js';
 import { validateFilters, type Filters } from '../media/dsp/filters.js';
+import { checkOverlayMix } from '../media/dsp/bus.js';
 import { openOverlayBedInWorker, openTrackInWorker } from './mediaPool.js';
 import type { RtpSender } from './sender.js';
 import { emitGuarded } from '../util/emit.js';
@@ -423,10 +424,7 @@ export class Player extends EventEmitter<PlayerEvents> {
    */
   overlay(input: TrackInput, options: OverlayItemOptions = {}): OverlayItem {
     if (this.#isStopped()) throw new KookRtpError('PLAYER_STOPPED', 'the player was stopped: create a new one to play more');
-    const { duckDb = -12, fadeMs = 150, volume = 1 } = options;
-    if (typeof duckDb !== 'number' || !(duckDb >= -96 && duckDb <= 0)) throw new KookRtpError('INVALID_ARGUMENT', `duckDb must be dB in -96..0, got ${String(duckDb)}`);
-    if (typeof fadeMs !== 'number' || !(fadeMs >= 0 && fadeMs <= 5000)) throw new KookRtpError('INVALID_ARGUMENT', `fadeMs must be ms in 0..5000, got ${String(fadeMs)}`);
-    checkVolume(volume);
+    checkOverlayMix(options);
     let settle!: (end: OverlayEnd) => void;
     const done = new Promise<OverlayEnd>((r) => (settle = r));
     const id = this.#nextOverlayId++;

@@ -37,6 +37,18 @@ export interface OverlayMixOptions {
   readonly fadeMs?: number;
 }
 
+/**
+ * An overlay's options with their defaults filled in.
+ * @throws KookRtpError `INVALID_ARGUMENT` for a volume outside 0..16, a duckDb outside −96..0 or a fadeMs outside 0..5000.
+ */
+export function checkOverlayMix(options: OverlayMixOptions): Required<OverlayMixOptions> {
+  const { volume = 1, duckDb = -12, fadeMs = 150 } = options;
+  if (typeof volume !== 'number' || !(volume >= 0 && volume <= 16)) throw new KookRtpError('INVALID_ARGUMENT', `overlay volume must be 0..16, got ${String(volume)}`);
+  if (typeof duckDb !== 'number' || !(duckDb >= -96 && duckDb <= 0)) throw new KookRtpError('INVALID_ARGUMENT', `duckDb must be dB in -96..0, got ${String(duckDb)}`);
+  if (typeof fadeMs !== 'number' || !(fadeMs >= 0 && fadeMs <= 5000)) throw new KookRtpError('INVALID_ARGUMENT', `fadeMs must be ms in 0..5000, got ${String(fadeMs)}`);
+  return { volume, duckDb, fadeMs };
+}
+
 /** An overlay's decoded frames (interleaved stereo Int16, 1920 values), filled ahead by its decoder. */
 export class OverlayFeed {
   /** Frames from index {@link base} on. */
@@ -192,12 +204,7 @@ export class TrackBus {
    * @throws KookRtpError `INVALID_ARGUMENT` on an option out of range.
    */
   addOverlay(id: number, feed: OverlayFeed, options: OverlayMixOptions = {}, cursor = 0): BusOverlay {
-    const volume = options.volume ?? 1;
-    const duckDb = options.duckDb ?? -12;
-    const fadeMs = options.fadeMs ?? 150;
-    if (typeof volume !== 'number' || !(volume >= 0 && volume <= 16)) throw new KookRtpError('INVALID_ARGUMENT', `overlay volume must be 0..16, got ${String(volume)}`);
-    if (typeof duckDb !== 'number' || !(duckDb >= -96 && duckDb <= 0)) throw new KookRtpError('INVALID_ARGUMENT', `duckDb must be dB in -96..0, got ${String(duckDb)}`);
-    if (typeof fadeMs !== 'number' || !(fadeMs >= 0 && fadeMs <= 5000)) throw new KookRtpError('INVALID_ARGUMENT', `fadeMs must be ms in 0..5000, got ${String(fadeMs)}`);
+    const { volume, duckDb, fadeMs } = checkOverlayMix(options);
     const o: BusOverlay = { id, feed, volume, duckDb, fadeMs, cursor, state: 'pending', removed: false, startCursor: cursor, endedAt: Infinity };
     this.#overlays.push(o);
     return o;
