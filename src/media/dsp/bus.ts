@@ -17,6 +17,7 @@
  */
 
 import { KookRtpError } from '../../errors.js';
+import { checkVolume } from '../../util/volume.js';
 import { FilterChain, type Filters } from './filters.js';
 import { DuckingMixer, type DuckingState, type OverlayFrame } from './mixer.js';
 
@@ -43,7 +44,7 @@ export interface OverlayMixOptions {
  */
 export function checkOverlayMix(options: OverlayMixOptions): Required<OverlayMixOptions> {
   const { volume = 1, duckDb = -12, fadeMs = 150 } = options;
-  if (typeof volume !== 'number' || !(volume >= 0 && volume <= 16)) throw new KookRtpError('INVALID_ARGUMENT', `overlay volume must be 0..16, got ${String(volume)}`);
+  checkVolume(volume);
   if (typeof duckDb !== 'number' || !(duckDb >= -96 && duckDb <= 0)) throw new KookRtpError('INVALID_ARGUMENT', `duckDb must be dB in -96..0, got ${String(duckDb)}`);
   if (typeof fadeMs !== 'number' || !(fadeMs >= 0 && fadeMs <= 5000)) throw new KookRtpError('INVALID_ARGUMENT', `fadeMs must be ms in 0..5000, got ${String(fadeMs)}`);
   return { volume, duckDb, fadeMs };
