@@ -47,7 +47,7 @@ export {
 export type { TagGain, TagGainSource } from './dsp/loudness.js';
 export { DuckingMixer, equalPowerGains, crossfadeInto } from './dsp/mixer.js';
 export type { DuckingMixerOptions, DuckingState, OverlayFrame } from './dsp/mixer.js';
-export { TrackBus, OverlayFeed, BUS_HISTORY } from './dsp/bus.js';
+export { TrackBus, OverlayFeed, BUS_HISTORY, checkOverlayMix } from './dsp/bus.js';
 export type { TrackBusOptions, BusOverlay, BusEvent, OverlayMixOptions } from './dsp/bus.js';
 export { createOpusEncoder, opusBackendInfo, opusBitrateForRoom } from './opus/encoder.js';
 export type { OpusEncoderOptions, OpusFrameEncoder, RoomBitrateOptions } from './opus/encoder.js';
