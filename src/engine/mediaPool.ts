@@ -227,7 +227,8 @@ class RemoteTrack implements Track {
 
   async addOverlay(id: number, input: TrackInput, options: OverlayOptions = {}): Promise<void> {
     if (this.#closed || this.#ended || this.#error !== undefined) throw new KookRtpError('ABORTED', 'the track has ended');
-    const wi = workerInput(input) ?? { kind: 'bytes' as const, bytes: await readAll(input) };
+    const wi = workerInput(input);
+    if (wi === undefined) throw new KookRtpError('INVALID_ARGUMENT', 'an overlay for a media worker is a path, URL or bytes (the player reads streams whole first)');
     return new Promise<void>((resolve, reject) => {
       this.#overlayWaits.set(id, { resolve, reject });
       this.#post({ op: 'overlay', job: this.#job, id, input: wi, options });
@@ -383,19 +384,6 @@ class RemoteTrack implements Track {
     if (this.#w.dead) return;
     this.#w.worker.postMessage(cmd, transfer);
   }
-}
-
-/** Reads a stream or async iterable whole (an overlay clip that cannot cross threads as it is). */
-async function readAll(input: TrackInput): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let n = 0;
-  for await (const c of input as AsyncIterable<Uint8Array | string>) {
-    const b = typeof c === 'string' ? Buffer.from(c) : c;
-    n += b.length;
-    if (n > 64 * 1024 * 1024) throw new KookRtpError('INVALID_INPUT', 'an overlay given as a stream is over 64 MB: give a path or URL');
-    chunks.push(b);
-  }
-  return Buffer.concat(chunks);
 }
 
 /** Opens a bed for overlays in a media worker (see openOverlayBed). */

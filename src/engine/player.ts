@@ -186,6 +186,8 @@ interface OverlayRec {
   on: Running | undefined;
   /** The frame of that play where it started. */
   trackStart: number | undefined;
+  /** What is opened: the input, or its bytes when it was a stream (read once, opened again on the next track). */
+  source: TrackInput;
 }
 
 interface Entry extends QueueItem {
@@ -442,9 +444,22 @@ export class Player extends EventEmitter<PlayerEvents> {
       track: undefined,
       on: undefined,
       trackStart: undefined,
+      source: input,
     };
     this.#overlays.set(id, rec);
-    this.#placeOverlay(rec);
+    if (isReopenable(input)) {
+      this.#placeOverlay(rec);
+      return item;
+    }
+    // A stream can be read once: read it whole, so that it can cross to a worker and go on over the next track.
+    readWhole(input).then(
+      (bytes) => {
+        if (rec.settled) return;
+        rec.source = bytes;
+        this.#placeOverlay(rec);
+      },
+      (err: unknown) => this.#endOverlay(rec, { reason: 'error', error: toKookError(err), playedSec: 0 }),
+    );
     return item;
   }
 
@@ -1030,7 +1045,7 @@ export class Player extends EventEmitter<PlayerEvents> {
       ...(this.#normalize === 'track' ? { normalize: 'track' as const, normalizeTargetLufs: this.#normalizeTarget } : {}),
       ...(crossfadeIn === undefined ? {} : { crossfadeIn }),
       ...(this.#crossfadeMs > 0 && !entry.bed && this.#followed() ? { crossfadeOutMs: this.#crossfadeMs } : {}),
-      ...(carried.length === 0 ? {} : { overlays: carried.map((rec) => ({ id: rec.item.id, input: rec.item.input, options: this.#overlayOptions(rec) })) }),
+      ...(carried.length === 0 ? {} : { overlays: carried.map((rec) => ({ id: rec.item.id, input: rec.source, options: this.#overlayOptions(rec) })) }),
     };
     try {
       track = await (entry.bed ? this.#openBed(options) : this.#open(entry.input, options));
@@ -1186,7 +1201,7 @@ export class Player extends EventEmitter<PlayerEvents> {
     rec.track = t;
     const add = t.addOverlay;
     if (add === undefined) return;
-    add.call(t, rec.item.id, rec.item.input, this.#overlayOptions(rec)).then(
+    add.call(t, rec.item.id, rec.source, this.#overlayOptions(rec)).then(
       () => {
         // Heard at once: what is buffered beyond the next 60 ms is made again with the clip in it.
         if (r === this.#running && !r.sourceEnded && r.current.cut === undefined) this.#sender.truncate(60);
@@ -1348,6 +1363,21 @@ function checkCrossfade(ms: number): number {
 function checkNormalize(mode: string): 'off' | 'track' {
   if (mode !== 'off' && mode !== 'track') throw new KookRtpError('INVALID_ARGUMENT', `normalize must be 'off' or 'track', got ${String(mode)}`);
   return mode;
+}
+
+/** The most of an overlay given as a stream that is read (it is held whole). */
+const MAX_STREAM_OVERLAY = 64 * 1024 * 1024;
+
+async function readWhole(input: TrackInput): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of input as AsyncIterable<Uint8Array | string>) {
+    const b = typeof c === 'string' ? Buffer.from(c) : c;
+    n += b.length;
+    if (n > MAX_STREAM_OVERLAY) throw new KookRtpError('INVALID_INPUT', 'an overlay given as a stream is over 64 MB: give a path or URL');
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
 }
 
 function isReopenable(input: TrackInput): boolean {

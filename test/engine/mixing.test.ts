@@ -2,6 +2,7 @@
  * Mixing, measured on the wire: what the receiver got is decoded back from Opus and its tones measured (Goertzel).
  * Overlays with ducking, crossfade, loudness normalisation, filters, and the queue moves.
  */
+import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPlayer, type Player } from '../../src/engine/player.js';
 import { createRtpSender } from '../../src/engine/sender.js';
@@ -159,6 +160,18 @@ describe('overlays', () => {
     const clip = frames.filter((f) => toneDb(f, 1500) > -30).length;
     expect(Math.abs(music - 100)).toBeLessThanOrEqual(3);
     expect(Math.abs(clip - 50)).toBeLessThanOrEqual(3);
+  });
+
+  it.each([true, false])('a clip given as a stream is read once and still carries on over the next track (threads %s)', async (threads) => {
+    const { player } = await rig({ threads });
+    player.enqueue(toneWav(1, [[440, 0.25]]));
+    const second = player.enqueue(toneWav(2, [[660, 0.25]]));
+    await new Promise((r) => player.once('trackStart', r));
+    const ov = player.overlay(Readable.from([toneWav(1.5, [[1500, 0.25]])]));
+    const end = await ov.done;
+    expect(end.reason).toBe('finished');
+    expect(Math.abs(end.playedSec - 1.5)).toBeLessThan(0.1);
+    await second.done;
   });
 
   it('a clip that cannot be decoded settles with error; the music goes on', async () => {
