@@ -1208,7 +1208,7 @@ export class Player extends EventEmitter<PlayerEvents> {
       },
       (err: unknown) => {
         if (rec.settled) return;
-        if (rec.on === r && r.current.cut !== undefined && isKookRtpError(err) && err.code === 'ABORTED') {
+        if (rec.on === r && !this.#isStopped() && isKookRtpError(err) && err.code === 'ABORTED') {
           // The track ended while the clip was opening: it goes on over the next one.
           this.#recarry(rec);
           return;

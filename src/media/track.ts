@@ -695,6 +695,14 @@ function assemble(
         abort.abort();
         throw new KookRtpError('ABORTED', 'the track ended while the overlay was opening');
       }
+      if (handOverAsked || bus?.collectingTail === true) {
+        // This track sends no more mixed frames (its end is kept for a crossfade, or it was asked to hand over): the
+        // clip goes to whatever plays next, from its start.
+        abort.abort();
+        overlays.delete(id);
+        event({ kind: 'overlayHandover', id, frame: handed + replayQueue.length, consumedFrames: 0 });
+        return;
+      }
       switchToTranscode();
       slot.handle = getBus().addOverlay(id, feed, o);
       const a = overlayAdded;

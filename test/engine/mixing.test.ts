@@ -213,6 +213,28 @@ describe('crossfade', () => {
     expect(dip).toBeGreaterThan(-3);
     expect(overlap).toBeGreaterThan(35);
   });
+
+  it('clips asked for around a crossfade all play to their end (into the kept tail, the fade, the next track)', async () => {
+    const { player, stop } = await rig({ crossfadeMs: 1000 });
+    const a = player.enqueue(toneWav(2, [[440, 0.25]]));
+    const b = player.enqueue(toneWav(2, [[660, 0.25]]));
+    await new Promise((r) => player.once('trackStart', r));
+    const clips = [];
+    // At 0.3, 0.5 ... 1.3 s: the outgoing track's end (from 1 s) is kept for the fade while they are asked for.
+    for (let k = 0; k < 6; k++) {
+      await new Promise((r) => setTimeout(r, k === 0 ? 300 : 200));
+      clips.push(player.overlay(toneWav(0.5, [[1500, 0.25]])));
+    }
+    const ends = await Promise.all(clips.map((c) => c.done));
+    await a.done;
+    await b.done;
+    await stop();
+    console.log(`clips around a crossfade: ${ends.map((e) => `${e.reason} ${e.playedSec.toFixed(2)}`).join(', ')}`);
+    for (const e of ends) {
+      expect(e.reason).toBe('finished');
+      expect(Math.abs(e.playedSec - 0.5)).toBeLessThan(0.1);
+    }
+  });
 });
 
 describe('loudness normalisation', () => {
