@@ -261,6 +261,12 @@ class RemoteTrack implements Track {
     return t;
   }
 
+  #abortOverlayWaits(): void {
+    const error = new KookRtpError('ABORTED', 'the track ended while the overlay was opening');
+    for (const w of this.#overlayWaits.values()) w.reject(error);
+    this.#overlayWaits.clear();
+  }
+
   #event(e: WireTrackEvent): void {
     const ev: TrackEvent =
       e.kind === 'overlayEnd' && e.error !== undefined ? { ...e, error: new KookRtpError(e.error.code as ErrorCode, e.error.message) } : (e as TrackEvent);
@@ -284,6 +290,7 @@ class RemoteTrack implements Track {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#abortOverlayWaits();
     this.#post({ op: 'close', job: this.#job });
     this.#pool.release(this.#w, this.#job);
     this.#ended = true;
@@ -353,6 +360,8 @@ class RemoteTrack implements Track {
         }
         this.#ended = true;
         this.#pool.release(this.#w, this.#job);
+        // An overlay asked for as the track ended: its answer cannot reach this track any more.
+        this.#abortOverlayWaits();
         this.#kick();
         return;
     }

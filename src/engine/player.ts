@@ -1235,6 +1235,8 @@ export class Player extends EventEmitter<PlayerEvents> {
     const rec = this.#overlays.get(e.id);
     if (rec === undefined || rec.settled) return;
     if (e.kind === 'overlayHandover') {
+      // Only from the track it is on (a track it left already, e.g. when it failed to open there, has no say).
+      if (rec.on !== r) return;
       rec.carriedSec += e.consumedFrames / 50;
       rec.trackStart = undefined;
       this.#recarry(rec);

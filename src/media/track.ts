@@ -237,7 +237,23 @@ export async function openTrack(input: TrackInput, options: TrackOptions = {}): 
 const LOUDNESS_LOOKAHEAD = 150;
 
 /** Overlay frames decoded ahead of what the bus has mixed. */
-const OVERLAY_AHEAD = 25;
+const OVERLAY_AHEAD = 40;
+
+/**
+ * Frames of a clip decoded before it goes on the bus: the rewind that makes it heard at once re-mixes up to ~30
+ * frames at one go (what waits in the pacer), and must find them there.
+ */
+const OVERLAY_FIRST = 32;
+
+interface OverlaySlot {
+  readonly abort: AbortController;
+  readonly feed: OverlayFeed;
+  handle?: BusOverlay;
+  /** The pump waits here while it is {@link OVERLAY_AHEAD} ahead of the bus. */
+  pumpWake: (() => void) | undefined;
+  /** The bus waits here for a frame not decoded yet. */
+  busWake: (() => void) | undefined;
+}
 
 /** A track with no music: overlays alone, until the last one ends. Open it with {@link openOverlayBed}. */
 const BED = Symbol('overlay bed');
@@ -308,7 +324,8 @@ function assemble(
   let ahead: Int16Array[] | undefined = meter === undefined ? undefined : [];
   let meterFrames = 0;
 
-  const overlays = new Map<number, { readonly abort: AbortController; readonly feed: OverlayFeed; handle?: BusOverlay; wake?: (() => void) | undefined }>();
+  /** Each overlay's decoder (the pump) and the two ways to wake: the pump when the bus has read on, the bus when the pump has decoded. */
+  const overlays = new Map<number, OverlaySlot>();
   let overlayAdded: (() => void) | undefined;
   let handOverAsked = false;
   let tail: Float32Array | undefined;
@@ -360,15 +377,15 @@ function assemble(
     if (bus === undefined) return;
     for (let s = bus.starving(); s.length > 0; s = bus.starving()) {
       await new Promise<void>((r) => {
-        for (const o of overlays.values()) if (s.includes(o.feed)) o.wake = r;
+        for (const o of overlays.values()) if (s.includes(o.feed)) o.busWake = r;
       });
     }
   };
 
   const wakePumps = (): void => {
     for (const o of overlays.values()) {
-      const w = o.wake;
-      o.wake = undefined;
+      const w = o.pumpWake;
+      o.pumpWake = undefined;
       w?.();
     }
   };
@@ -470,6 +487,8 @@ function assemble(
     const enc = makeEncoder();
     handed = handed + replayQueue.length - n;
     replayQueue = outs.map((o) => ({ data: enc.encode(o), samples: FRAME_SAMPLES }));
+    // The frames made again read the overlays on: their decoders may go on.
+    wakePumps();
     flushBusEvents();
     return true;
   };
@@ -477,8 +496,8 @@ function assemble(
 
   async function* bedFrames(): AsyncGenerator<OpusFrame> {
     const b = getBus();
-    // Waits for its first overlay.
-    while (b.activeOverlays === 0 && !closed && !handOverAsked) await new Promise<void>((r) => (overlayAdded = r));
+    // Waits for the overlays being added (none left to add and none playing: nothing to do).
+    while (b.activeOverlays === 0 && adding > 0 && !closed && !handOverAsked) await new Promise<void>((r) => (overlayAdded = r));
     while (!closed && !handOverAsked) {
       while (replayQueue.length > 0) {
         handed++;
@@ -617,6 +636,64 @@ function assemble(
     }
   }
 
+  /** Opens a clip, decodes its first frames, and puts it on the bus (see Track.addOverlay). */
+  const addOne = async (id: number, input: TrackInput, o: OverlayOptions): Promise<void> => {
+    const abort = new AbortController();
+    const onAbort = (): void => abort.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const feed = new OverlayFeed();
+    const slot: OverlaySlot = { abort, feed, pumpWake: undefined, busWake: undefined };
+    overlays.set(id, slot);
+    let ready!: () => void;
+    const first = new Promise<void>((r) => (ready = r));
+    const pump = async (): Promise<void> => {
+      try {
+        const src = await openTrack(input, { pcmOut: true, seek: o.seek ?? 0, signal: abort.signal, ...(o.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: o.stallTimeoutMs }), ...(o.rawPcm === undefined ? {} : { rawPcm: o.rawPcm }) });
+        for await (const f of src) {
+          feed.frames.push(new Int16Array(f.data.buffer, f.data.byteOffset, f.data.byteLength >> 1));
+          if (feed.available >= OVERLAY_FIRST) ready();
+          const w = slot.busWake;
+          slot.busWake = undefined;
+          w?.();
+          while (!abort.signal.aborted && slot.handle !== undefined && feed.available - slot.handle.cursor > OVERLAY_AHEAD) {
+            await new Promise<void>((r) => (slot.pumpWake = r));
+          }
+          if (abort.signal.aborted) break;
+        }
+      } catch (err) {
+        if (!abort.signal.aborted) feed.error = asKookError(err);
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+        feed.ended = true;
+        ready();
+        const w = slot.busWake;
+        slot.busWake = undefined;
+        w?.();
+      }
+    };
+    void pump();
+    await first;
+    if (closed) {
+      abort.abort();
+      throw new KookRtpError('ABORTED', 'the track ended while the overlay was opening');
+    }
+    if (handOverAsked || bus?.collectingTail === true) {
+      // This track sends no more mixed frames (its end is kept for a crossfade, or it was asked to hand over): the
+      // clip goes to whatever plays next, from its start.
+      abort.abort();
+      overlays.delete(id);
+      event({ kind: 'overlayHandover', id, frame: handed + replayQueue.length, consumedFrames: 0 });
+      return;
+    }
+    switchToTranscode();
+    slot.handle = getBus().addOverlay(id, feed, o);
+    const a = overlayAdded;
+    overlayAdded = undefined;
+    a?.();
+  };
+  /** Overlays being opened (a bed waits for them). */
+  let adding = 0;
+
   const track: Track = {
     get info() {
       return info;
@@ -656,58 +733,15 @@ function assemble(
     async addOverlay(id: number, input: TrackInput, o: OverlayOptions = {}): Promise<void> {
       if (pcmOut) throw new KookRtpError('INVALID_ARGUMENT', 'an overlay track cannot take overlays');
       if (closed) throw new KookRtpError('ABORTED', 'the track has ended');
-      const abort = new AbortController();
-      const onAbort = (): void => abort.abort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const feed = new OverlayFeed();
-      const slot: { abort: AbortController; feed: OverlayFeed; handle?: BusOverlay; wake?: (() => void) | undefined } = { abort, feed };
-      overlays.set(id, slot);
-      let ready!: () => void;
-      const first = new Promise<void>((r) => (ready = r));
-      const pump = async (): Promise<void> => {
-        try {
-          const src = await openTrack(input, { pcmOut: true, seek: o.seek ?? 0, signal: abort.signal, ...(o.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: o.stallTimeoutMs }), ...(o.rawPcm === undefined ? {} : { rawPcm: o.rawPcm }) });
-          for await (const f of src) {
-            feed.frames.push(new Int16Array(f.data.buffer, f.data.byteOffset, f.data.byteLength >> 1));
-            ready();
-            const w = slot.wake;
-            slot.wake = undefined;
-            w?.();
-            while (!abort.signal.aborted && slot.handle !== undefined && feed.available - slot.handle.cursor > OVERLAY_AHEAD) {
-              await new Promise<void>((r) => (slot.wake = r));
-            }
-            if (abort.signal.aborted) break;
-          }
-        } catch (err) {
-          if (!abort.signal.aborted) feed.error = asKookError(err);
-        } finally {
-          signal?.removeEventListener('abort', onAbort);
-          feed.ended = true;
-          ready();
-          const w = slot.wake;
-          slot.wake = undefined;
-          w?.();
-        }
-      };
-      void pump();
-      await first;
-      if (closed) {
-        abort.abort();
-        throw new KookRtpError('ABORTED', 'the track ended while the overlay was opening');
+      adding++;
+      try {
+        await addOne(id, input, o);
+      } finally {
+        adding--;
+        const a = overlayAdded;
+        overlayAdded = undefined;
+        a?.();
       }
-      if (handOverAsked || bus?.collectingTail === true) {
-        // This track sends no more mixed frames (its end is kept for a crossfade, or it was asked to hand over): the
-        // clip goes to whatever plays next, from its start.
-        abort.abort();
-        overlays.delete(id);
-        event({ kind: 'overlayHandover', id, frame: handed + replayQueue.length, consumedFrames: 0 });
-        return;
-      }
-      switchToTranscode();
-      slot.handle = getBus().addOverlay(id, feed, o);
-      const a = overlayAdded;
-      overlayAdded = undefined;
-      a?.();
     },
     removeOverlay(id: number): boolean {
       const slot = overlays.get(id);
