@@ -122,6 +122,33 @@ describe('TrackBus', () => {
   });
 });
 
+describe('a track with an overlay', () => {
+  it('a rewind right after an overlay was added re-mixes it from its start, and the clip then plays to its end', async () => {
+    const { toneWav } = await import('../../engine/wire.js');
+    const track = await openTrack(toneWav(4, [[440, 0.25]]), { roomBitrate: 96000 });
+    const events: string[] = [];
+    track.onEvent = (e) => events.push(`${e.kind} ${e.frame}`);
+    const it = track[Symbol.asyncIterator]();
+    for (let k = 0; k < 40; k++) await it.next();
+    await track.addOverlay?.(1, toneWav(2, [[1500, 0.25]]));
+    expect(track.rewind(10)).toBe(true); // the 30 frames from 10 on are made again, with the clip from frame 10
+    const dec = createOpusDecoder();
+    let clipFrames = 0;
+    let n = 10;
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      const pcm = dec.decode(r.value.data);
+      const x = new Float32Array(960);
+      for (let i = 0; i < 960; i++) x[i] = (pcm[2 * i] as number) / 32768;
+      if (toneDb(x, 1500) > -20) clipFrames++;
+      n++;
+    }
+    dec.close();
+    expect(n).toBe(200);
+    expect(events).toEqual(['overlayStart 10', 'overlayEnd 110']);
+    expect(Math.abs(clipFrames - 100)).toBeLessThanOrEqual(2);
+  });
+});
+
 describe("normalize: 'track' from tags", () => {
   it('takes the gain from an R128_TRACK_GAIN tag (not a measurement) and moves it to the target', async () => {
     // 2 s of a -6 dBFS tone, tagged as needing -10 dB to reach -23 LUFS: -3 dB to reach -16.
