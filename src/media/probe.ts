@@ -100,6 +100,28 @@ function hexStart(b: Uint8Array): string {
 }
 
 /** ID3v2 text frame: encoding byte then text. */
+/** A TXXX frame's two strings (description, value), in the frame's text encoding. */
+function id3TextPair(b: Uint8Array): [string, string] {
+  const enc = b[0];
+  const body = b.subarray(1);
+  const wide = enc === 1 || enc === 2;
+  let cut = -1;
+  for (let i = 0; i + (wide ? 1 : 0) < body.length; i += wide ? 2 : 1) {
+    if (body[i] === 0 && (!wide || body[i + 1] === 0)) {
+      cut = i;
+      break;
+    }
+  }
+  if (cut < 0) return [id3Text(b), ''];
+  const head = new Uint8Array(1 + cut);
+  head[0] = enc ?? 0;
+  head.set(body.subarray(0, cut), 1);
+  const tail = new Uint8Array(body.length - cut - (wide ? 2 : 1) + 1);
+  tail[0] = enc ?? 0;
+  tail.set(body.subarray(cut + (wide ? 2 : 1)), 1);
+  return [id3Text(head), id3Text(tail)];
+}
+
 function id3Text(b: Uint8Array): string {
   const enc = b[0];
   const body = b.subarray(1);
@@ -120,13 +142,21 @@ const synchsafe = (b: Uint8Array, o: number): number => ((b[o]! & 0x7f) << 21) |
 /**
  * Consumes an ID3v2 tag (frame by frame, skipping pictures without buffering them), reading TIT2 and TPE1.
  */
-async function readId3(reader: ByteReader): Promise<{ title?: string; artist?: string }> {
+/** What probing keeps of an ID3v2 tag. */
+interface Id3Fields {
+  title?: string;
+  artist?: string;
+  /** ReplayGain from TXXX frames (REPLAYGAIN_TRACK_GAIN, REPLAYGAIN_TRACK_PEAK), for `normalize: 'track'`. */
+  gainTags?: Record<string, string>;
+}
+
+async function readId3(reader: ByteReader): Promise<Id3Fields> {
   const h = await reader.read(10);
   const major = h[3]!;
   const flags = h[5]!;
   const size = synchsafe(h, 6);
   let left = size + (flags & 0x10 ? 10 : 0); // footer
-  const out: { title?: string; artist?: string } = {};
+  const out: Id3Fields = {};
   if (major < 3 || major > 4 || flags & 0x80) {
     // v2.2 (3-char frame ids) or unsynchronised tags: not worth parsing, just skip them.
     await reader.skip(left);
@@ -150,6 +180,11 @@ async function readId3(reader: ByteReader): Promise<{ title?: string; artist?: s
       const body = await reader.read(fsize);
       const text = id3Text(body);
       if (text) out[id === 'TIT2' ? 'title' : 'artist'] = text;
+    } else if (id === 'TXXX' && fsize <= 4096 && (fh[9]! & 0x0f) === 0) {
+      // A user text frame: description NUL value. ReplayGain writers (foobar2000, mp3gain, ffmpeg) put the gain here.
+      const [desc, value] = id3TextPair(await reader.read(fsize));
+      const key = desc.toUpperCase();
+      if ((key === 'REPLAYGAIN_TRACK_GAIN' || key === 'REPLAYGAIN_TRACK_PEAK') && value !== '') (out.gainTags ??= {})[key] = value;
     } else await reader.skip(fsize);
     left -= fsize;
   }
@@ -161,7 +196,7 @@ function durationFromEstimate(size: number | undefined, start: number, bitrate: 
   return size !== undefined && bitrate > 0 ? ((size - start) * 8) / bitrate : undefined;
 }
 
-async function probeMp3(reader: ByteReader, tags: { title?: string; artist?: string }, afterId3: boolean): Promise<ProbeResult | null> {
+async function probeMp3(reader: ByteReader, tags: Id3Fields, afterId3: boolean): Promise<ProbeResult | null> {
   const head = await reader.peek(PEEK);
   // Without a tag to vouch for the file, insist on three consistent frames: random bytes rarely chain.
   const sync = findMpegSync(head, afterId3 ? 2 : 3);
@@ -233,7 +268,7 @@ function parseFlacMeta(b: Uint8Array, o: number): { sampleRate: number; channels
   return tags ? { ...info, tags } : info;
 }
 
-async function probeFlac(reader: ByteReader, tags: { title?: string; artist?: string }): Promise<ProbeResult> {
+async function probeFlac(reader: ByteReader, tags: Id3Fields): Promise<ProbeResult> {
   const b = await reader.peek(PEEK);
   const meta = parseFlacMeta(b, 4);
   if (!meta) throw new KookRtpError('INVALID_INPUT', 'FLAC file without a valid STREAMINFO block: corrupt or truncated');
@@ -645,7 +680,7 @@ async function probeContent(reader: ByteReader, options: Pick<ProbeOptions, 'raw
       detail: { kind: 'raw', format },
     };
   }
-  let tags: { title?: string; artist?: string } = {};
+  let tags: Id3Fields = {};
   let id3 = false;
   if (b.length >= 10 && ascii(b, 0, 3) === 'ID3' && b[3]! < 0xff && b[4]! < 0xff && !(b[6]! & 0x80)) {
     tags = await readId3(reader);

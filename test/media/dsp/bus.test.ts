@@ -177,3 +177,53 @@ describe("normalize: 'track' from tags", () => {
     expect(levels['track']! - levels['off']!).toBeCloseTo(-3, 0);
   });
 });
+
+describe("normalize: 'track' from an MP3's ID3 ReplayGain (TXXX)", () => {
+  /** An ID3v2.3 tag with TXXX frames; `wide`: UTF-16 with BOMs (encoding 1), else Latin-1. */
+  function id3(pairs: [string, string][], wide: boolean): Buffer {
+    const frames = pairs.map(([d, v]) => {
+      const text = wide
+        ? Buffer.concat([Buffer.from([1, 0xff, 0xfe]), Buffer.from(d, 'utf16le'), Buffer.from([0, 0, 0xff, 0xfe]), Buffer.from(v, 'utf16le')])
+        : Buffer.concat([Buffer.from([0]), Buffer.from(d, 'latin1'), Buffer.from([0]), Buffer.from(v, 'latin1')]);
+      const h = Buffer.alloc(10);
+      h.write('TXXX', 0, 'latin1');
+      h.writeUInt32BE(text.length, 4);
+      return Buffer.concat([h, text]);
+    });
+    const body = Buffer.concat(frames);
+    const head = Buffer.from([0x49, 0x44, 0x33, 3, 0, 0, 0, 0, 0, 0]);
+    let n = body.length;
+    for (let i = 9; i >= 6; i--) {
+      head[i] = n & 0x7f;
+      n >>= 7;
+    }
+    return Buffer.concat([head, body]);
+  }
+
+  it.each([false, true])('reads REPLAYGAIN_TRACK_GAIN / _PEAK (UTF-16 %s) and applies it moved to the target', async (wide) => {
+    const { readFileSync } = await import('node:fs');
+    const { fileURLToPath } = await import('node:url');
+    const mp3 = readFileSync(fileURLToPath(new URL('../../../fixtures/media/sine-stereo-44k-vbr.mp3', import.meta.url)));
+    const tagged = new Uint8Array(Buffer.concat([id3([['replaygain_track_gain', '-6.00 dB'], ['REPLAYGAIN_TRACK_PEAK', '0.5']], wide), mp3]));
+    const { probe } = await import('../../../src/media/probe.js');
+    expect((await probe(tagged)).gainTags).toEqual({ REPLAYGAIN_TRACK_GAIN: '-6.00 dB', REPLAYGAIN_TRACK_PEAK: '0.5' });
+    const levels: Record<string, number> = {};
+    for (const normalize of ['off', 'track'] as const) {
+      const track = await openTrack(tagged, { normalize, roomBitrate: 96000 });
+      const dec = createOpusDecoder();
+      let sum = 0;
+      let n = 0;
+      let k = 0;
+      for await (const f of track) {
+        const pcm = dec.decode(f.data);
+        if (k++ < 10) continue;
+        for (let i = 0; i < pcm.length; i++) sum += ((pcm[i] as number) / 32768) ** 2;
+        n += pcm.length;
+      }
+      dec.close();
+      levels[normalize] = 10 * Math.log10(sum / n);
+    }
+    // -6 dB to reach ReplayGain's -18 LUFS reference, so -4 dB to reach -16; the 0.5 peak allows up to +5 dB.
+    expect(levels['track']! - levels['off']!).toBeCloseTo(-4, 0);
+  });
+});
