@@ -188,6 +188,8 @@ interface OverlayRec {
   trackStart: number | undefined;
   /** What is opened: the input, or its bytes when it was a stream (read once, opened again on the next track). */
   source: TrackInput;
+  /** A track that refused it (it had ended): it waits for the one after. */
+  refusedBy: Track | undefined;
 }
 
 interface Entry extends QueueItem {
@@ -225,11 +227,15 @@ interface Running {
   readonly playedBefore: number;
   /** Its loop-'queue' copy has already been queued (by the prefetch). */
   requeued: boolean;
-  /** Its source has been handed over (the next one may be opened). */
+  /** Its source has been handed over (the next one may be opened; it takes no more overlays). */
   sourceEnded: boolean;
+  /** Where this play started, seconds. */
+  readonly seekSec: number;
   /** Track events waiting for their frame to reach the sender, and those scheduled for the wire. */
   readonly waiting: TrackEvent[];
-  readonly scheduled: { readonly frame: number; readonly timer: NodeJS.Timeout }[];
+  readonly scheduled: { readonly frame: number; readonly timer: NodeJS.Timeout; readonly event: TrackEvent }[];
+  /** Every frame of it has been handed to the sender. */
+  handedAll: boolean;
   /** Its end kept for the next track's crossfade, once taken from the track. */
   tail: Float32Array | undefined;
   /** A bed asked to hand its overlays over to the music queued. */
@@ -246,6 +252,8 @@ interface Current {
   baseSec: number;
   /** 48 kHz samples handed to the sender in this play. */
   samples: number;
+  /** Frames of this play heard when it was cut (what was handed over minus what waited in the pacer). */
+  heardFrames?: number;
 }
 
 /**
@@ -445,6 +453,7 @@ export class Player extends EventEmitter<PlayerEvents> {
       on: undefined,
       trackStart: undefined,
       source: input,
+      refusedBy: undefined,
     };
     this.#overlays.set(id, rec);
     if (isReopenable(input)) {
@@ -469,7 +478,7 @@ export class Player extends EventEmitter<PlayerEvents> {
     if (rec === undefined) return false;
     rec.track?.removeOverlay?.(id);
     this.#carry = this.#carry.filter((r) => r !== rec);
-    this.#endOverlay(rec, { reason: 'removed', playedSec: rec.carriedSec });
+    this.#endOverlay(rec, { reason: 'removed', playedSec: this.#overlayHeardSec(rec) });
     return true;
   }
 
@@ -488,6 +497,13 @@ export class Player extends EventEmitter<PlayerEvents> {
       throw new KookRtpError('INVALID_ARGUMENT', `loop must be 'off', 'track' or 'queue', got ${String(mode)}`);
     }
     this.#loop = mode;
+    // A repeat of the current track opened ahead, not yet on the wire, is dropped when the loop no longer wants it.
+    const n = this.#next;
+    if (mode !== 'track' && n !== undefined && !n.started && n.entry === this.#running?.entry) {
+      this.#cancelNext(false);
+      this.#reprefetch();
+    }
+    this.#updateCrossfade();
   }
 
   /** The sender the player plays through. */
@@ -506,7 +522,7 @@ export class Player extends EventEmitter<PlayerEvents> {
     this.#sender.off('bitrateAdvice', this.#onAdvice);
     const c = this.#current;
     if (c !== undefined && c.cut === undefined) {
-      c.cut = isReopenable(c.entry.input) ? { kind: 'seek', seekSec: c.baseSec + c.samples / 48000 } : { kind: 'skip' };
+      this.#cut(c, isReopenable(c.entry.input) ? { kind: 'seek', seekSec: c.baseSec + c.samples / 48000 } : { kind: 'skip' });
       c.abort.abort();
     }
     this.#cancelNext(true);
@@ -563,10 +579,10 @@ export class Player extends EventEmitter<PlayerEvents> {
       const at = c.baseSec + Math.max(0, c.samples / 48000 - this.#sender.bufferedMs / 1000);
       c.entry.resumeSec = at;
       this.#queue.unshift(entry, c.entry);
-      c.cut = { kind: 'interrupt' };
+      this.#cut(c, { kind: 'interrupt' });
     } else {
       this.#queue.unshift(entry);
-      c.cut = { kind: 'skip' };
+      this.#cut(c, { kind: 'skip' });
     }
     c.abort.abort();
     return entry;
@@ -614,7 +630,7 @@ export class Player extends EventEmitter<PlayerEvents> {
       this.#cancelNext(true);
       this.#queue.unshift(entry, again);
       noHistory.add(c.entry);
-      c.cut = { kind: 'skip' };
+      this.#cut(c, { kind: 'skip' });
       c.abort.abort();
     } else {
       this.#editQueue((q) => q.unshift(entry), true);
@@ -664,13 +680,13 @@ export class Player extends EventEmitter<PlayerEvents> {
     if (this.#current?.entry.id === id) return this.skip();
     if (this.#next?.entry.id === id) {
       const entry = this.#cancelNext(false);
-      if (entry !== undefined) this.#finish(entry, { reason: 'removed', playedSec: 0 }, false);
+      if (entry !== undefined) this.#finishWaiting(entry, 'removed');
       return true;
     }
     const i = this.#queue.findIndex((e) => e.id === id);
     if (i < 0) return false;
     const [entry] = this.#queue.splice(i, 1);
-    if (entry !== undefined) this.#finish(entry, { reason: 'removed', playedSec: 0 }, false);
+    if (entry !== undefined) this.#finishWaiting(entry, 'removed');
     return true;
   }
 
@@ -678,7 +694,7 @@ export class Player extends EventEmitter<PlayerEvents> {
   skip(): boolean {
     const c = this.#current;
     if (c === undefined) return false;
-    c.cut = { kind: 'skip' };
+    this.#cut(c, { kind: 'skip' });
     c.abort.abort();
     return true;
   }
@@ -697,7 +713,7 @@ export class Player extends EventEmitter<PlayerEvents> {
     if (!isReopenable(c.entry.input)) {
       throw new KookRtpError('INVALID_ARGUMENT', 'this track was given as a stream, which can be read only once: seek needs a path, URL or bytes');
     }
-    c.cut = { kind: 'seek', seekSec: seconds };
+    this.#cut(c, { kind: 'seek', seekSec: seconds });
     c.abort.abort();
     return true;
   }
@@ -707,6 +723,15 @@ export class Player extends EventEmitter<PlayerEvents> {
     if (this.#paused) return;
     this.#paused = true;
     this.#sender.pause();
+    // Overlay events wait for the wire: back to waiting until resume.
+    for (const r of [this.#running, this.#next]) {
+      if (r === undefined) continue;
+      for (const x of r.scheduled.splice(0)) {
+        clearTimeout(x.timer);
+        r.waiting.push(x.event);
+      }
+      r.waiting.sort((a, b) => a.frame - b.frame);
+    }
     const s = this.#state;
     if (s.status === 'playing') this.#setState({ status: 'paused', item: s.item, info: s.info });
   }
@@ -716,6 +741,7 @@ export class Player extends EventEmitter<PlayerEvents> {
     if (!this.#paused) return;
     this.#paused = false;
     this.#sender.resume();
+    for (const r of [this.#running, this.#next]) if (r !== undefined) this.#releaseEvents(r);
     const s = this.#state;
     if (s.status === 'paused') this.#setState({ status: 'playing', item: s.item, info: s.info });
   }
@@ -725,7 +751,7 @@ export class Player extends EventEmitter<PlayerEvents> {
     const next = this.#cancelNext(false);
     const waiting = next === undefined ? this.#queue : [next, ...this.#queue];
     this.#queue = [];
-    for (const e of waiting) this.#finish(e, { reason: 'removed', playedSec: 0 }, false);
+    for (const e of waiting) this.#finishWaiting(e, 'removed');
   }
 
   /**
@@ -740,17 +766,17 @@ export class Player extends EventEmitter<PlayerEvents> {
     const c = this.#current;
     for (const rec of [...this.#overlays.values()]) {
       rec.track?.removeOverlay?.(rec.item.id);
-      this.#endOverlay(rec, { reason: 'stopped', playedSec: rec.carriedSec });
+      this.#endOverlay(rec, { reason: 'stopped', playedSec: this.#overlayHeardSec(rec) });
     }
     this.#carry = [];
-    for (const e of waiting) e.settle({ reason: 'stopped', playedSec: 0 });
+    for (const e of waiting) e.settle({ reason: 'stopped', playedSec: e.playedEarlier ?? 0 });
     if (c !== undefined && this.#runLoop !== undefined) {
       // The current track reports its end first; the waiting ones follow when the loop has ended it.
       this.#stoppedWaiting.push(...waiting);
-      c.cut = { kind: 'stop' };
+      this.#cut(c, { kind: 'stop' });
       c.abort.abort();
     } else {
-      for (const e of waiting) this.#finish(e, { reason: 'stopped', playedSec: 0 }, false);
+      for (const e of waiting) this.#finishWaiting(e, 'stopped');
     }
     if (this.#paused) {
       this.#paused = false;
@@ -842,7 +868,8 @@ export class Player extends EventEmitter<PlayerEvents> {
             this.#emit('idle');
             return;
           }
-          running = this.#start(entry, this.#seekOf(entry), { promoted: true, fromQueue: !entry.bed, playedBefore: entry.playedEarlier ?? 0 });
+          const resumed = entry.resumeSec !== undefined;
+          running = this.#start(entry, this.#seekOf(entry), { promoted: true, fromQueue: !entry.bed, playedBefore: entry.playedEarlier ?? 0, ...(resumed ? { announce: false } : {}) });
         }
         this.#running = running;
         // Gapless: once this track's source is handed over, the next one opens and queues behind it on the wire.
@@ -854,7 +881,7 @@ export class Player extends EventEmitter<PlayerEvents> {
         const playedSec = running.playedBefore + outcome.playedSec;
         if (outcome.kind === 'seek') {
           this.#cancelNext(true);
-          running = this.#start(entry, outcome.seekSec, { promoted: true, fromQueue: running.fromQueue, playedBefore: playedSec });
+          running = this.#start(entry, outcome.seekSec, { promoted: true, fromQueue: running.fromQueue, playedBefore: playedSec, announce: false });
           continue;
         }
         if (outcome.kind === 'interrupted') {
@@ -898,7 +925,7 @@ export class Player extends EventEmitter<PlayerEvents> {
       this.#running = undefined;
       const waiting = this.#stoppedWaiting;
       this.#stoppedWaiting = [];
-      for (const e of waiting) this.#finish(e, { reason: 'stopped', playedSec: 0 }, false);
+      for (const e of waiting) this.#finishWaiting(e, 'stopped');
     }
   }
 
@@ -935,7 +962,8 @@ export class Player extends EventEmitter<PlayerEvents> {
       fromQueue = false;
     }
     if (entry === undefined) return;
-    this.#next = this.#start(entry, this.#seekOf(entry), { promoted: false, fromQueue, playedBefore: entry.playedEarlier ?? 0, crossfadeIn: tail });
+    const resumed = entry.resumeSec !== undefined;
+    this.#next = this.#start(entry, this.#seekOf(entry), { promoted: false, fromQueue, playedBefore: entry.playedEarlier ?? 0, crossfadeIn: tail, ...(resumed ? { announce: false } : {}) });
   }
 
   /** After a queue change: open the next item again if the current one's source is already done. */
@@ -949,9 +977,13 @@ export class Player extends EventEmitter<PlayerEvents> {
     const n = this.#next;
     if (n === undefined) return undefined;
     this.#next = undefined;
-    n.current.cut = { kind: 'requeue' };
+    this.#cut(n.current, { kind: 'requeue' });
     n.current.abort.abort();
-    if (putBack && n.fromQueue) this.#queue.unshift(n.entry);
+    if (putBack && n.fromQueue) {
+      // An item resumed after playNow() goes back with the position it resumes from.
+      if (n.entry.playedEarlier !== undefined && n.seekSec !== (n.entry.options.seek ?? 0)) n.entry.resumeSec = n.seekSec;
+      this.#queue.unshift(n.entry);
+    }
     // Overlays it carried wait for the next track again.
     for (const rec of this.#overlays.values()) {
       if (rec.on !== n) continue;
@@ -982,24 +1014,30 @@ export class Player extends EventEmitter<PlayerEvents> {
   #start(
     entry: Entry,
     seekSec: number,
-    how: { promoted: boolean; fromQueue: boolean; playedBefore: number; crossfadeIn?: Float32Array | undefined },
+    how: { promoted: boolean; fromQueue: boolean; playedBefore: number; crossfadeIn?: Float32Array | undefined; announce?: boolean },
   ): Running {
     const current: Current = { entry, abort: new AbortController(), cut: undefined, track: undefined, baseSec: seekSec, samples: 0 };
-    let sourceDone!: () => void;
+    let resolveSource!: () => void;
+    const sourceDone = (): void => {
+      r.sourceEnded = true;
+      resolveSource();
+    };
     const r: Running = {
       entry,
       current,
-      sourceDone: new Promise<void>((res) => (sourceDone = res)),
+      seekSec,
+      sourceDone: new Promise<void>((res) => (resolveSource = res)),
       outcome: undefined as unknown as Promise<Outcome>,
       started: false,
       promoted: how.promoted,
-      announce: seekSec === (entry.options.seek ?? 0) && !entry.bed,
+      announce: how.announce ?? (seekSec === (entry.options.seek ?? 0) && !entry.bed),
       fromQueue: how.fromQueue,
       playedBefore: how.playedBefore,
       requeued: false,
       sourceEnded: false,
       waiting: [],
       scheduled: [],
+      handedAll: false,
       tail: undefined,
     };
     if (how.promoted) {
@@ -1111,6 +1149,9 @@ export class Player extends EventEmitter<PlayerEvents> {
     for (const rec of this.#overlays.values()) {
       if (rec.on !== r || rec.settled) continue;
       if ((current.cut as Current['cut'])?.kind === 'stop') continue;
+      // What was heard of it counts; what the pacer dropped comes again on the next track.
+      rec.carriedSec = this.#overlayHeardSec(rec);
+      rec.trackStart = undefined;
       this.#recarry(rec);
     }
     if (current.cut !== undefined) return this.#cutOutcome(current);
@@ -1159,10 +1200,34 @@ export class Player extends EventEmitter<PlayerEvents> {
       if (r.waiting.length > 0) this.#releaseEvents(r);
       yield frame;
     }
-    this.#releaseEvents(r, true);
+    r.handedAll = true;
+    this.#releaseEvents(r);
   }
 
   // ---------------------------------------------------------------- overlays
+
+  /** Cuts a play short, noting how much of it was heard (the pacer drops what it still holds). */
+  #cut(c: Current, cut: NonNullable<Current['cut']>): void {
+    c.cut = cut;
+    const heard = this.#heardFrames(c);
+    c.heardFrames = heard;
+    // Its overlay events for frames the pacer now drops will not happen.
+    const r = [this.#running, this.#next].find((x) => x?.current === c);
+    if (r !== undefined) this.#dropEvents(r, Math.ceil(heard));
+  }
+
+  /** Frames of a play that have gone out on the wire (or will, before anything queued after now). */
+  #heardFrames(c: Current): number {
+    return Math.max(0, c.samples / 960 - this.#sender.bufferedMs / 20);
+  }
+
+  /** Seconds of an overlay heard so far. */
+  #overlayHeardSec(rec: OverlayRec): number {
+    const on = rec.on?.current;
+    if (on === undefined || rec.trackStart === undefined) return rec.carriedSec;
+    const heard = on.cut !== undefined ? (on.heardFrames ?? 0) : this.#heardFrames(on);
+    return rec.carriedSec + Math.max(0, heard - rec.trackStart) / 50;
+  }
 
   #overlayOptions(rec: OverlayRec): OverlayOptions {
     const o = rec.item.options;
@@ -1209,6 +1274,7 @@ export class Player extends EventEmitter<PlayerEvents> {
       (err: unknown) => {
         if (rec.settled) return;
         if (rec.on === r && !this.#isStopped() && isKookRtpError(err) && err.code === 'ABORTED') {
+          rec.refusedBy = t;
           // The track ended while the clip was opening: it goes on over the next one.
           this.#recarry(rec);
           return;
@@ -1225,18 +1291,20 @@ export class Player extends EventEmitter<PlayerEvents> {
     rec.track = undefined;
     if (this.#carry.includes(rec)) return;
     this.#carry.push(rec);
-    if (this.#next !== undefined && this.#next.current.track !== undefined && !this.#next.sourceEnded) {
+    const t = this.#next?.current.track;
+    if (this.#next !== undefined && t !== undefined && !this.#next.sourceEnded && t !== rec.refusedBy) {
       this.#carry = this.#carry.filter((x) => x !== rec);
-      this.#attach(rec, this.#next, this.#next.current.track);
+      this.#attach(rec, this.#next, t);
     } else if (this.#runLoop === undefined) this.#kick();
   }
 
   #trackEvent(r: Running, e: TrackEvent): void {
     const rec = this.#overlays.get(e.id);
     if (rec === undefined || rec.settled) return;
+    // Only the play it is on speaks for it, and not once cut short: what it made after the cut was never heard (the
+    // cut counts what was).
+    if (rec.on !== r || r.current.cut !== undefined) return;
     if (e.kind === 'overlayHandover') {
-      // Only from the track it is on (a track it left already, e.g. when it failed to open there, has no say).
-      if (rec.on !== r) return;
       rec.carriedSec += e.consumedFrames / 50;
       rec.trackStart = undefined;
       this.#recarry(rec);
@@ -1249,7 +1317,10 @@ export class Player extends EventEmitter<PlayerEvents> {
   }
 
   /** Schedules the events whose frame has reached the sender for when it goes out on the wire. */
-  #releaseEvents(r: Running, all = false): void {
+  #releaseEvents(r: Running): void {
+    // Paused: nothing goes out, so nothing is heard; they are scheduled again on resume.
+    if (this.#paused) return;
+    const all = r.handedAll;
     const handed = r.current.samples / 960;
     const keep: TrackEvent[] = [];
     for (const e of r.waiting) {
@@ -1258,7 +1329,7 @@ export class Player extends EventEmitter<PlayerEvents> {
         continue;
       }
       const delay = Math.max(0, this.#sender.bufferedMs - Math.max(0, handed - e.frame) * 20);
-      const entry = { frame: e.frame, timer: setTimeout(() => {
+      const entry = { frame: e.frame, event: e, timer: setTimeout(() => {
         const i = r.scheduled.indexOf(entry);
         if (i >= 0) r.scheduled.splice(i, 1);
         this.#wireEvent(e);
@@ -1273,7 +1344,7 @@ export class Player extends EventEmitter<PlayerEvents> {
   #dropEvents(r: Running, fromFrame: number): void {
     for (let i = r.waiting.length - 1; i >= 0; i--) if ((r.waiting[i] as TrackEvent).frame >= fromFrame) r.waiting.splice(i, 1);
     for (let i = r.scheduled.length - 1; i >= 0; i--) {
-      const s = r.scheduled[i] as { frame: number; timer: NodeJS.Timeout };
+      const s = r.scheduled[i] as { frame: number; timer: NodeJS.Timeout; event: TrackEvent };
       if (s.frame < fromFrame) continue;
       clearTimeout(s.timer);
       r.scheduled.splice(i, 1);
@@ -1303,6 +1374,12 @@ export class Player extends EventEmitter<PlayerEvents> {
     this.#carry = this.#carry.filter((r) => r !== rec);
     if (end.reason === 'error' && end.error !== undefined && this.listenerCount('error') > 0) this.#emit('error', { error: end.error });
     this.#emit('overlayEnd', { overlay: rec.item, ...end });
+  }
+
+  /** Ends an item that waits in the queue; one interrupted by playNow() was heard, and says so. */
+  #finishWaiting(entry: Entry, reason: 'removed' | 'stopped'): void {
+    const heard = entry.playedEarlier;
+    this.#finish(entry, { reason, playedSec: heard ?? 0 }, heard !== undefined);
   }
 
   #finish(entry: Entry, end: TrackEnd, played: boolean): void {
