@@ -492,7 +492,25 @@ function assemble(
     flushBusEvents();
     return true;
   };
-  const rewind = (frame: number): boolean => replay(handed + replayQueue.length - frame);
+  /** The last frames handed out, as they were (the newest is frame `handed - 1`): a rewind that cannot make them again
+   *  (passthrough, timescale on, the crossfade tail) hands these out again, unchanged, rather than leave a hole. */
+  const sent: OpusFrame[] = [];
+  const keep = (f: OpusFrame): void => {
+    sent.push(f);
+    if (sent.length > REPLAY_FRAMES) sent.shift();
+  };
+  const rewind = (frame: number): boolean => {
+    const back = handed - frame;
+    if (replay(handed + replayQueue.length - frame)) {
+      // Made again from `frame` on: the frames kept from there are superseded.
+      if (back > 0) sent.length = Math.max(0, sent.length - back);
+      return true;
+    }
+    if (!Number.isInteger(frame) || back < 0 || back > sent.length) return false;
+    replayQueue = [...sent.splice(sent.length - back, back), ...replayQueue];
+    handed = frame;
+    return true;
+  };
 
   async function* bedFrames(): AsyncGenerator<OpusFrame> {
     const b = getBus();
@@ -621,11 +639,17 @@ function assemble(
           event({ kind: 'overlayEnd', id: o.id, frame: handed, error: asKookError(err) });
         }
       }
-      yield* bed ? bedFrames() : detail.kind === 'ogg-opus' || detail.kind === 'webm-opus' ? opusFrames() : pcmFrames();
+      const inner = bed ? bedFrames() : detail.kind === 'ogg-opus' || detail.kind === 'webm-opus' ? opusFrames() : pcmFrames();
+      for await (const f of inner) {
+        keep(f);
+        yield f;
+      }
       if (bus !== undefined && bus.collectingTail && crossfadeOutMs > 0) tail = bus.takeTail();
       while (replayQueue.length > 0 && !closed) {
         handed++;
-        yield replayQueue.shift() as OpusFrame;
+        const f = replayQueue.shift() as OpusFrame;
+        keep(f);
+        yield f;
       }
     } catch (err) {
       if (closed && !isKookRtpError(err)) return;

@@ -137,6 +137,14 @@ port.on('message', (cmd: MediaCommand) => {
         job.wake = undefined;
         w?.();
       }
+      if (!ok) {
+        // Not held (too far back): go on from here under the new epoch, or the host would drop every frame for good.
+        job.epoch = cmd.epoch;
+        job.credit = cmd.credit;
+        const w = job.wake;
+        job.wake = undefined;
+        w?.();
+      }
       post({ type: 'replayed', job: cmd.job, epoch: cmd.epoch, ok });
       return;
     }
