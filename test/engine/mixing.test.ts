@@ -174,6 +174,25 @@ describe('overlays', () => {
     await second.done;
   });
 
+  it.each([true, false])('a clip over an Opus track sent unchanged: the track switches to transcoding and both play to their end (threads %s)', async (threads) => {
+    const { fileURLToPath } = await import('node:url');
+    const { player, stop } = await rig({ threads });
+    const infos: string[] = [];
+    player.on('trackStart', (e) => infos.push(e.info.mode));
+    const item = player.enqueue(fileURLToPath(new URL('../../fixtures/media/sine-opus-48k.ogg', import.meta.url)));
+    await new Promise((r) => player.once('trackStart', r));
+    await new Promise((r) => setTimeout(r, 300));
+    const ov = player.overlay(toneWav(0.5, [[1500, 0.25]]));
+    const end = await ov.done;
+    expect(end.reason).toBe('finished');
+    expect(Math.abs(end.playedSec - 0.5)).toBeLessThan(0.1);
+    expect((await item.done).reason).toBe('finished');
+    expect(infos).toEqual(['passthrough']);
+    const frames = decodeWire(await stop());
+    const clip = frames.filter((f) => toneDb(f, 1500) > -30).length;
+    expect(Math.abs(clip - 25)).toBeLessThanOrEqual(2);
+  });
+
   it('a clip that cannot be decoded settles with error; the music goes on', async () => {
     const { player } = await rig();
     const item = player.enqueue(toneWav(1.5, [[440, 0.25]]));
