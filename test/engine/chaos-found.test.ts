@@ -157,3 +157,67 @@ describe('overlays while paused', () => {
     expect(events).toEqual(['start', 'end finished']);
   });
 });
+
+describe('track events around seek, loop and clear', () => {
+  it.each([true, false])("loop 'off' after the track's repeat was opened ahead: done settles finished, then the track plays once more and ends again (threads %s)", async (threads) => {
+    const { player } = await rig(threads);
+    const ev = trackEvents(player);
+    const a = player.enqueue(tone(440, 1));
+    player.loop = 'track';
+    await new Promise((r) => player.once('trackStart', r));
+    // Its source is all handed to the sender (from 0.6 s threaded, 0.84 s in-process): the repeat is opened ahead.
+    await sleep(900);
+    player.loop = 'off';
+    const end = await a.done;
+    await player.drained();
+    expect(end.reason).toBe('finished');
+    // One pass (the loop was off by its end) or, at most, the pass already under way: never a trackEnd after done.
+    expect(ev).toEqual([`start ${a.id}`, `end ${a.id} finished`]);
+  });
+
+  it.each([true, false])('clear() after playNow(): the interrupted track, announced by trackStart, settles removed with no trackEnd and playedSec 0 (threads %s)', async (threads) => {
+    const { player } = await rig(threads);
+    const ev = trackEvents(player);
+    const a = player.enqueue(tone(440, 2));
+    await new Promise((r) => player.once('trackStart', r));
+    await sleep(800);
+    const b = player.playNow(tone(660, 0.5));
+    await sleep(100);
+    player.clear();
+    const endA = await a.done;
+    await b.done;
+    await player.drained();
+    // a was heard for ~0.8 s and announced: it should end with a trackEnd (and its playedSec), like a skipped track.
+    expect(ev.filter((e) => e.includes(` ${a.id}`))).toEqual([`start ${a.id}`, `end ${a.id} ${endA.reason}`]);
+    expect(endA.playedSec).toBeGreaterThan(0.3);
+  });
+});
+
+describe('overlay playedSec', () => {
+  // In-process the same sequence reports ~0.3 s; threaded, the handover counts the frames the worker decoded ahead.
+  it('a clip carried over a seek reports more seconds played than it has (threads true)', async () => {
+    const { player } = await rig(true);
+    player.enqueue(tone(440, 3));
+    await new Promise((r) => player.once('trackStart', r));
+    await sleep(500);
+    const ov = player.overlay(tone(2500, 0.3));
+    await sleep(100);
+    player.seek(1.5);
+    const end = await ov.done;
+    expect(end.reason).toBe('finished');
+    expect(end.playedSec).toBeLessThanOrEqual(0.35);
+  });
+
+  it.each([true, false])('removeOverlay() reports playedSec 0 for a clip heard for 0.3 s (threads %s)', async (threads) => {
+    const { player } = await rig(threads);
+    player.enqueue(tone(440, 3));
+    await new Promise((r) => player.once('trackStart', r));
+    const ov = player.overlay(tone(2500, 1.5));
+    await new Promise((r) => player.once('overlayStart', r));
+    await sleep(300);
+    player.removeOverlay(ov.id);
+    const end = await ov.done;
+    expect(end.reason).toBe('removed');
+    expect(end.playedSec).toBeGreaterThan(0.2);
+  });
+});
