@@ -221,3 +221,39 @@ describe('overlay playedSec', () => {
     expect(end.playedSec).toBeGreaterThan(0.2);
   });
 });
+
+describe('stall (threads): with a timescale filter in force, anything that rewinds the track stops it for good', () => {
+  // Each change below truncates the sender's buffer (sender.truncate(60)) and rewinds the track: RemoteTrack.rewind
+  // (mediaPool.ts ~277) switches to a new epoch at once and returns true, but the worker's replay fails with
+  // timescale on (Track.rewind → bus.rewind returns null; worker.ts ~128 answers 'replayed' ok: false), and that
+  // answer is ignored (mediaPool.ts ~343, `case 'replayed': return`). The worker goes on under the old epoch, its
+  // frames are all dropped (wrong epoch) without giving credit back, so it soon stops: no frame ever comes again,
+  // done never settles, drained() never resolves. In-process the same rewind fails and the player skips the
+  // buffered frames instead (player.ts onTruncate), so it goes on.
+  it.each([
+    ['volume = 0.2', (p: Player): void => void (p.volume = 0.2)],
+    ['filters = { timescale, equalizer }', (p: Player): void => void (p.filters = { timescale: { speed: 1.25 }, equalizer: [{ band: 3, gain: 0.5 }] })],
+    ['filters = {}', (p: Player): void => void (p.filters = {})],
+    ['overlay(clip)', (p: Player): void => void p.overlay(tone(3000, 0.3))],
+  ] as const)('timescale { speed: 1.25 }, then %s: the track never ends', async (_name, change) => {
+    const { player } = await rig(true);
+    const a = player.enqueue(tone(440, 2));
+    await new Promise((r) => player.once('trackStart', r));
+    player.filters = { timescale: { speed: 1.25 } };
+    await sleep(250);
+    change(player);
+    const end = await Promise.race([a.done, sleep(5000).then(() => 'hang' as const)]);
+    expect(end === 'hang' ? 'hang' : end.reason).toBe('finished');
+  });
+
+  it('a clip playing alone (no music) under timescale, then volume = 0.2: the clip never ends', async () => {
+    const { player } = await rig(true);
+    const ov = player.overlay(tone(3000, 1.1));
+    await new Promise((r) => player.once('overlayStart', r));
+    player.filters = { timescale: { speed: 0.8, pitch: 1.2 } };
+    await sleep(450);
+    player.volume = 0.2;
+    const end = await Promise.race([ov.done, sleep(5000).then(() => 'hang' as const)]);
+    expect(end === 'hang' ? 'hang' : end.reason).toBe('finished');
+  });
+});

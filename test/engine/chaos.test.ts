@@ -31,13 +31,13 @@ const cases = seeds.flatMap((seed) =>
 );
 
 describe.concurrent('player chaos', () => {
-  it.each(cases)('seed $seed threads $threads (run $k)', { timeout: 90_000 }, async ({ seed, threads }) => {
+  it.each(cases)('seed $seed threads $threads (run $k)', { timeout: 60_000 }, async ({ seed, threads }) => {
     const rnd = mulberry32(seed * 7919 + 1);
     const n = 30 + Math.floor(rnd() * 31);
     const steps = randomSteps(seed, n);
     // Most runs drain to the end and play a probe; every third stops in the middle of things instead.
     const ending = seed % 3 === 0 ? 'stop' : 'drain';
-    const r = await runChaosChild(steps, { threads, ending }, 60_000);
+    const r = await runChaosChild(steps, { threads, ending, settleMs: 8000 }, 35_000);
     if (r.failures.length > 0) {
       const report = describeFailure(`chaos seed ${seed} threads ${threads} ending ${ending}`, steps, r);
       console.error(report);
