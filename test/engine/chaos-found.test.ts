@@ -208,6 +208,28 @@ describe('overlay playedSec', () => {
     expect(end.playedSec).toBeLessThanOrEqual(0.35);
   });
 
+  // On the wire: 47 frames of the 0.6 s clip (30) in both modes. A cut play re-carries its overlays (player.ts
+  // #playOnce, after `await track.close()`: `this.#recarry(rec)`) with carriedSec unchanged (0 here), so the next
+  // track opens the clip from its start again; threaded, the handover event also adds the frames the worker had
+  // mixed ahead (consumedFrames = bus cursor, track.ts handOverOverlays), so playedSec says 1.2.
+  it.each([true, false])('a clip playing when the track is skipped starts again from its beginning on the next track (threads %s)', async (threads) => {
+    const { player } = await rig(threads);
+    player.enqueue(tone(440, 3));
+    player.enqueue(tone(660, 2));
+    await new Promise((r) => player.once('trackStart', r));
+    await sleep(500);
+    const ov = player.overlay(tone(2500, 0.6));
+    await new Promise((r) => player.once('overlayStart', r));
+    const t0 = Date.now();
+    await sleep(300);
+    player.skip();
+    const end = await ov.done;
+    const heardSec = (Date.now() - t0) / 1000;
+    expect(end.reason).toBe('finished');
+    // ~0.6 s between overlayStart and overlayEnd, and playedSec 0.6.
+    expect({ playedSec: Math.round(end.playedSec * 10) / 10, heard: Math.round(heardSec * 10) / 10 }).toEqual({ playedSec: 0.6, heard: 0.6 });
+  });
+
   it.each([true, false])('removeOverlay() reports playedSec 0 for a clip heard for 0.3 s (threads %s)', async (threads) => {
     const { player } = await rig(threads);
     player.enqueue(tone(440, 3));
