@@ -51,7 +51,7 @@ describe('livelock: an overlay asked for in the last 400 ms of a track, with a s
       { op: 'waitTrackStart', ms: 750 },
       { op: 'overlay', sec: 0.5, freq: 1500, duckDb: -12, fadeMs: 150, volume: 1, ms: 1000 },
     ];
-    const r = await runChaosChild(steps, { threads: true, ending: 'drain', probe: false }, 20_000);
+    const r = await runChaosChild(steps, { threads: true, ending: 'drain', probe: false }, 12_000);
     if (r.failures.length > 0) console.error(r.log.join('\n'));
     expect(r.failures).toEqual([]);
   });
@@ -133,26 +133,6 @@ describe('overlays while paused', () => {
     await a.done;
     await stop();
     expect(whilePaused).toEqual({ events: [], settled: false });
-    expect(end.reason).toBe('finished');
-    expect(events).toEqual(['start', 'end finished']);
-  });
-
-  it('a filters change while paused after the clip was added: it ends finished without an overlayStart (threads true)', async () => {
-    const { player } = await rig(true);
-    const events: string[] = [];
-    player.on('overlayStart', () => events.push('start'));
-    player.on('overlayEnd', (e) => events.push(`end ${e.reason}`));
-    player.enqueue(tone(440, 3));
-    await new Promise((r) => player.once('trackStart', r));
-    await sleep(300);
-    player.pause();
-    await sleep(300);
-    const ov = player.overlay(tone(3000, 0.2), { duckDb: -6 });
-    await sleep(250);
-    player.filters = { equalizer: [{ band: 0, gain: 0.25 }] };
-    await sleep(1000);
-    player.resume();
-    const end = await ov.done;
     expect(end.reason).toBe('finished');
     expect(events).toEqual(['start', 'end finished']);
   });
@@ -244,7 +224,7 @@ describe('overlay playedSec', () => {
   });
 });
 
-describe('stall (threads): with a timescale filter in force, anything that rewinds the track stops it for good', () => {
+describe.concurrent('stall (threads): with a timescale filter in force, anything that rewinds the track stops it for good', () => {
   // Each change below truncates the sender's buffer (sender.truncate(60)) and rewinds the track: RemoteTrack.rewind
   // (mediaPool.ts ~277) switches to a new epoch at once and returns true, but the worker's replay fails with
   // timescale on (Track.rewind → bus.rewind returns null; worker.ts ~128 answers 'replayed' ok: false), and that
