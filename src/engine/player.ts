@@ -912,6 +912,8 @@ export class Player extends EventEmitter<PlayerEvents> {
           continue;
         }
         this.#finish(entry, end, true);
+        // A repeat of this item opened ahead (loop 'track') does not outlive its end (skipped, removed, failed).
+        if (this.#next?.entry === entry) this.#cancelNext(false);
         if (again && this.#loop === 'queue' && !running.requeued) {
           // The item goes round again as a new entry; its promise has settled for this pass.
           this.#queue.push(this.#makeEntry(entry.input, entry.options));
@@ -1272,8 +1274,9 @@ export class Player extends EventEmitter<PlayerEvents> {
         if (r === this.#running && !r.sourceEnded && r.current.cut === undefined) this.#sender.truncate(60);
       },
       (err: unknown) => {
-        if (rec.settled) return;
-        if (rec.on === r && !this.#isStopped() && isKookRtpError(err) && err.code === 'ABORTED') {
+        // Settled, or moved on to another track meanwhile: this track's answer no longer matters.
+        if (rec.settled || rec.on !== r) return;
+        if (!this.#isStopped() && isKookRtpError(err) && err.code === 'ABORTED') {
           rec.refusedBy = t;
           // The track ended while the clip was opening: it goes on over the next one.
           this.#recarry(rec);
@@ -1362,7 +1365,8 @@ export class Player extends EventEmitter<PlayerEvents> {
     }
     if (e.kind === 'overlayEnd') {
       const error = e.error === undefined ? undefined : toKookError(e.error);
-      const playedSec = rec.carriedSec + Math.max(0, e.frame - (rec.trackStart ?? e.frame)) / 50;
+      // Where the clip got to, when the track says (exact); else what was counted on the wire.
+      const playedSec = e.clipSec ?? rec.carriedSec + Math.max(0, e.frame - (rec.trackStart ?? e.frame)) / 50;
       this.#endOverlay(rec, error === undefined ? { reason: 'finished', playedSec } : { reason: 'error', error, playedSec });
     }
   }

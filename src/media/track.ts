@@ -78,7 +78,9 @@ export interface OverlayOptions extends OverlayMixOptions {
  * played: `consumedFrames` of it were mixed, the rest is for whatever plays next.
  */
 export type TrackEvent =
-  | BusEvent
+  | Exclude<BusEvent, { kind: 'overlayEnd' }>
+  /** `clipSec`: how far into the clip it got (its end when it finished). */
+  | (Extract<BusEvent, { kind: 'overlayEnd' }> & { readonly clipSec?: number })
   | { readonly kind: 'overlayHandover'; readonly id: number; readonly frame: number; readonly consumedFrames: number };
 
 /** A playable track: iterate it (once) for Opus frames. */
@@ -360,7 +362,11 @@ function assemble(
 
   const flushBusEvents = (): void => {
     if (bus === undefined) return;
-    for (const e of bus.takeEvents()) event({ ...e, frame: busBase + e.frame } as TrackEvent);
+    for (const e of bus.takeEvents()) {
+      // An overlay's end says where in the clip it got to (it was opened `seek` seconds in).
+      const clip = e.kind === 'overlayEnd' && e.read !== undefined ? { clipSec: (overlaySeek.get(e.id) ?? 0) + e.read / 50 } : {};
+      event({ ...e, frame: busBase + e.frame, ...clip } as TrackEvent);
+    }
   };
 
   const handOverOverlays = (): void => {
@@ -660,8 +666,11 @@ function assemble(
     }
   }
 
+  /** Where each overlay's clip was opened, seconds in. */
+  const overlaySeek = new Map<number, number>();
   /** Opens a clip, decodes its first frames, and puts it on the bus (see Track.addOverlay). */
   const addOne = async (id: number, input: TrackInput, o: OverlayOptions): Promise<void> => {
+    overlaySeek.set(id, o.seek ?? 0);
     const abort = new AbortController();
     const onAbort = (): void => abort.abort();
     signal?.addEventListener('abort', onAbort, { once: true });

@@ -24,7 +24,7 @@ export interface ErrorData {
 /** A track event as it crosses (see TrackEvent; errors as plain data). */
 export type WireTrackEvent =
   | { readonly kind: 'overlayStart'; readonly id: number; readonly frame: number }
-  | { readonly kind: 'overlayEnd'; readonly id: number; readonly frame: number; readonly error?: ErrorData }
+  | { readonly kind: 'overlayEnd'; readonly id: number; readonly frame: number; readonly error?: ErrorData; readonly read?: number; readonly clipSec?: number }
   | { readonly kind: 'overlayHandover'; readonly id: number; readonly frame: number; readonly consumedFrames: number };
 
 /** Track options as they cross (no signal: the host closes the job instead). */

@@ -1,6 +1,6 @@
 /**
- * Bugs found by the chaos monkey (chaos.test.ts), each reduced to the smallest sequence that shows it. These tests
- * FAIL until the bug is fixed; they are named after the bug.
+ * Bugs found by the chaos monkey (`npm run chaos`, bench/chaos.ts), each reduced to the smallest sequence that showed
+ * it, named after what must hold; the comments say what went wrong before the fix.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPlayer, type Player } from '../../src/engine/player.js';
@@ -37,14 +37,14 @@ function trackEvents(player: Player): string[] {
   return ev;
 }
 
-describe('livelock: an overlay asked for in the last 400 ms of a track, with a short track opened ahead (threads)', () => {
+describe('an overlay asked for in the last 400 ms of a track, with a short track opened ahead (threads; it livelocked)', () => {
   // The process spins at 100% CPU for good, in microtasks, so no timer ever fires (not even vitest's timeout): it
   // runs in a child process, killed after 20 s. Stack of the spinning thread (inspector, Debugger.pause):
   //   RemoteTrack.addOverlay (mediaPool.ts:229, rejects at once: "the track has ended", B's worker already sent 'end')
   //   ← Player.#attach (player.ts:1204) ← Player.#recarry (player.ts:1230, attaches to #next again: its
   //   `sourceEnded` is only set once it is promoted) ← #attach's rejection handler (player.ts:1213, ABORTED → #recarry)
   //   ← ... for ever.
-  it('enqueue A (1 s), enqueue B (0.3 s), overlay 0.75 s into A: the player never settles anything again', { timeout: 40_000 }, async () => {
+  it('enqueue A (1 s), enqueue B (0.3 s), overlay 0.75 s into A: everything settles', { timeout: 40_000 }, async () => {
     const steps: Step[] = [
       { op: 'enqueue', sec: 1, freq: 440, ms: 0 },
       { op: 'enqueue', sec: 0.3, freq: 660, ms: 0 },
@@ -57,8 +57,8 @@ describe('livelock: an overlay asked for in the last 400 ms of a track, with a s
   });
 });
 
-describe('trackStart emitted twice for one play of an item', () => {
-  it.each([true, false])('seek(0) announces trackStart again, unlike any other seek (threads %s)', async (threads) => {
+describe('trackStart once per play of an item', () => {
+  it.each([true, false])('seek(0) does not announce trackStart again, as no seek does (threads %s)', async (threads) => {
     const { player } = await rig(threads);
     const ev = trackEvents(player);
     const a = player.enqueue(tone(440, 1));
@@ -70,7 +70,7 @@ describe('trackStart emitted twice for one play of an item', () => {
   });
 });
 
-describe('playNow: the interrupted track loses its resume position when it was opened ahead and the queue then changes', () => {
+describe('playNow: the interrupted track keeps its resume position when it was opened ahead and the queue then changes', () => {
   // A is interrupted by playNow(B) at ~1 s. B is short, so its source is soon all handed to the sender and A is opened
   // ahead behind it (#prefetch → #seekOf, which consumes A's resumeSec). A queue edit then cancels that open
   // (#editQueue → #cancelNext(true)) and puts A back WITHOUT its resumeSec: A starts again from 0.
@@ -79,13 +79,13 @@ describe('playNow: the interrupted track loses its resume position when it was o
     ['move(0, 0)', (p: Player): void => void p.move(0, 0)],
     ['insert(x, 5)', (p: Player): void => void p.insert(tone(880, 0.3), 5)],
     ['playNow(C)', (p: Player): void => void p.playNow(tone(990, 0.3))],
-  ] as const)('after %s, A plays from 0 again: trackStart twice, ~1 s heard twice (threads true)', async (_name, edit) => {
+  ] as const)('after %s, A resumes where it was: one trackStart, 2 s heard in all (threads true)', async (_name, edit) => {
     await check(true, edit);
   });
   it.each([
     ['shuffle()', (p: Player): void => p.shuffle()],
     ['playNow(C)', (p: Player): void => void p.playNow(tone(990, 0.3))],
-  ] as const)('after %s, A plays from 0 again (threads false)', async (_name, edit) => {
+  ] as const)('after %s, A resumes where it was (threads false)', async (_name, edit) => {
     await check(false, edit);
   });
 
@@ -113,7 +113,7 @@ describe('overlays while paused', () => {
   // pause() stops the wire, but the overlay events are scheduled on timers from the frames handed to the sender
   // (#releaseEvents: delay = bufferedMs - ...), which do not know about the pause: the clip is reported heard to its
   // end (overlayStart, overlayEnd 'finished', done settled) though none of it went out.
-  it.each([true, false])('a clip added while paused settles finished before anything is sent (threads %s)', async (threads) => {
+  it.each([true, false])('a clip added while paused starts and ends only once the stream resumes (threads %s)', async (threads) => {
     const { player, stop } = await rig(threads);
     const events: string[] = [];
     player.on('overlayStart', () => events.push('start'));
@@ -139,7 +139,7 @@ describe('overlays while paused', () => {
 });
 
 describe('track events around seek, loop and clear', () => {
-  it.each([true, false])("loop 'off' after the track's repeat was opened ahead: done settles finished, then the track plays once more and ends again (threads %s)", async (threads) => {
+  it.each([true, false])("loop 'off' after the track's repeat was opened ahead: the track ends once, no pass after done (threads %s)", async (threads) => {
     const { player } = await rig(threads);
     const ev = trackEvents(player);
     const a = player.enqueue(tone(440, 1));
@@ -155,7 +155,7 @@ describe('track events around seek, loop and clear', () => {
     expect(ev).toEqual([`start ${a.id}`, `end ${a.id} finished`]);
   });
 
-  it.each([true, false])('clear() after playNow(): the interrupted track, announced by trackStart, settles removed with no trackEnd and playedSec 0 (threads %s)', async (threads) => {
+  it.each([true, false])('clear() after playNow(): the interrupted track, announced by trackStart, ends with a trackEnd and what was heard (threads %s)', async (threads) => {
     const { player } = await rig(threads);
     const ev = trackEvents(player);
     const a = player.enqueue(tone(440, 2));
@@ -175,7 +175,7 @@ describe('track events around seek, loop and clear', () => {
 
 describe('overlay playedSec', () => {
   // In-process the same sequence reports ~0.3 s; threaded, the handover counts the frames the worker decoded ahead.
-  it('a clip carried over a seek reports more seconds played than it has (threads true)', async () => {
+  it('a clip carried over a seek reports no more seconds played than it has (threads true)', async () => {
     const { player } = await rig(true);
     player.enqueue(tone(440, 3));
     await new Promise((r) => player.once('trackStart', r));
@@ -192,7 +192,7 @@ describe('overlay playedSec', () => {
   // #playOnce, after `await track.close()`: `this.#recarry(rec)`) with carriedSec unchanged (0 here), so the next
   // track opens the clip from its start again; threaded, the handover event also adds the frames the worker had
   // mixed ahead (consumedFrames = bus cursor, track.ts handOverOverlays), so playedSec says 1.2.
-  it.each([true, false])('a clip playing when the track is skipped starts again from its beginning on the next track (threads %s)', async (threads) => {
+  it.each([true, false])('a clip playing when the track is skipped goes on from where it was on the next track (threads %s)', async (threads) => {
     const { player } = await rig(threads);
     player.enqueue(tone(440, 3));
     player.enqueue(tone(660, 2));
@@ -207,10 +207,13 @@ describe('overlay playedSec', () => {
     const heardSec = (Date.now() - t0) / 1000;
     expect(end.reason).toBe('finished');
     // ~0.6 s between overlayStart and overlayEnd, and playedSec 0.6.
-    expect({ playedSec: Math.round(end.playedSec * 10) / 10, heard: Math.round(heardSec * 10) / 10 }).toEqual({ playedSec: 0.6, heard: 0.6 });
+    // The wall time adds the gap of the skip itself (the next track opens): up to ~0.15 s.
+    expect(Math.round(end.playedSec * 10) / 10).toBe(0.6);
+    expect(heardSec).toBeGreaterThan(0.55);
+    expect(heardSec).toBeLessThan(0.8);
   });
 
-  it.each([true, false])('removeOverlay() reports playedSec 0 for a clip heard for 0.3 s (threads %s)', async (threads) => {
+  it.each([true, false])('removeOverlay() reports the seconds heard of the clip (threads %s)', async (threads) => {
     const { player } = await rig(threads);
     player.enqueue(tone(440, 3));
     await new Promise((r) => player.once('trackStart', r));
@@ -224,7 +227,7 @@ describe('overlay playedSec', () => {
   });
 });
 
-describe.concurrent('stall (threads): with a timescale filter in force, anything that rewinds the track stops it for good', () => {
+describe('with a timescale filter in force, a change that rewinds the track does not stop it (threads; it stalled for good)', () => {
   // Each change below truncates the sender's buffer (sender.truncate(60)) and rewinds the track: RemoteTrack.rewind
   // (mediaPool.ts ~277) switches to a new epoch at once and returns true, but the worker's replay fails with
   // timescale on (Track.rewind → bus.rewind returns null; worker.ts ~128 answers 'replayed' ok: false), and that
@@ -237,7 +240,7 @@ describe.concurrent('stall (threads): with a timescale filter in force, anything
     ['filters = { timescale, equalizer }', (p: Player): void => void (p.filters = { timescale: { speed: 1.25 }, equalizer: [{ band: 3, gain: 0.5 }] })],
     ['filters = {}', (p: Player): void => void (p.filters = {})],
     ['overlay(clip)', (p: Player): void => void p.overlay(tone(3000, 0.3))],
-  ] as const)('timescale { speed: 1.25 }, then %s: the track never ends', async (_name, change) => {
+  ] as const)('timescale { speed: 1.25 }, then %s: the track plays to its end', async (_name, change) => {
     const { player } = await rig(true);
     const a = player.enqueue(tone(440, 2));
     await new Promise((r) => player.once('trackStart', r));
@@ -248,7 +251,7 @@ describe.concurrent('stall (threads): with a timescale filter in force, anything
     expect(end === 'hang' ? 'hang' : end.reason).toBe('finished');
   });
 
-  it('a clip playing alone (no music) under timescale, then volume = 0.2: the clip never ends', async () => {
+  it('a clip playing alone (no music) under timescale, then volume = 0.2: the clip plays to its end', async () => {
     const { player } = await rig(true);
     const ov = player.overlay(tone(3000, 1.1));
     await new Promise((r) => player.once('overlayStart', r));

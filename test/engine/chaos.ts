@@ -1,9 +1,9 @@
 /**
  * The chaos monkey: a seeded random sequence of player operations against a real UDP receiver, with the invariants
  * that must hold whatever the sequence (every promise settles, no unhandled rejection, one continuous RTP stream,
- * sane events, destroy resolves). Shared by chaos.test.ts (the seeds) and chaos-found.test.ts (reduced sequences).
+ * sane events, destroy resolves). Shared by bench/chaos.ts (`npm run chaos`: the seeds) and chaos-found.test.ts (reduced sequences).
  *
- * Run it by hand with more seeds or under load: CHAOS_SEEDS=1-40 CHAOS_REPEAT=3 npx vitest run test/engine/chaos.test.ts
+ * Run it by hand with more seeds or under load: npm run chaos -- --seeds 1-40 --repeat 3
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -100,7 +100,7 @@ export interface BusOverlay {
 /** Something the bus did at an output frame (index among the frames it made). */
 export type BusEvent =
   | { readonly kind: 'overlayStart'; readonly id: number; readonly frame: number }
-  | { readonly kind: 'overlayEnd'; readonly id: number; readonly frame: number; readonly error?: unknown };
+  | { readonly kind: 'overlayEnd'; readonly id: number; readonly frame: number; readonly error?: unknown; /** Frames of its feed read. */ readonly read?: number };
 
 interface Checkpoint {
   readonly gain: number;
@@ -215,7 +215,7 @@ export class TrackBus {
   removeOverlay(id: number): boolean {
     const o = this.#overlays.find((x) => x.id === id);
     if (o === undefined || o.state === 'ended') return false;
-    if (o.state === 'playing') this.#events.push({ kind: 'overlayEnd', id, frame: this.#produced });
+    if (o.state === 'playing') this.#events.push({ kind: 'overlayEnd', id, frame: this.#produced, read: o.cursor });
     o.state = 'ended';
     o.removed = true;
     o.endedAt = this.#produced;
@@ -434,7 +434,7 @@ export class TrackBus {
         if (o.feed.ended) {
           // A feed that ends before its first frame still reports both ends (its done settles).
           if (o.state === 'pending') this.#events.push({ kind: 'overlayStart', id: o.id, frame: this.#produced });
-          this.#events.push({ kind: 'overlayEnd', id: o.id, frame: this.#produced, ...(o.feed.error === undefined ? {} : { error: o.feed.error }) });
+          this.#events.push({ kind: 'overlayEnd', id: o.id, frame: this.#produced, read: o.cursor, ...(o.feed.error === undefined ? {} : { error: o.feed.error }) });
           o.state = 'ended';
           o.endedAt = this.#produced;
         }
