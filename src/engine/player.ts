@@ -231,6 +231,8 @@ interface Running {
   sourceEnded: boolean;
   /** Where this play started, seconds. */
   readonly seekSec: number;
+  /** It resumes an item interrupted by playNow() (not announced again; put back with its position). */
+  readonly resumed: boolean;
   /** Track events waiting for their frame to reach the sender, and those scheduled for the wire. */
   readonly waiting: TrackEvent[];
   readonly scheduled: { readonly frame: number; readonly timer: NodeJS.Timeout; readonly event: TrackEvent }[];
@@ -869,7 +871,7 @@ export class Player extends EventEmitter<PlayerEvents> {
             return;
           }
           const resumed = entry.resumeSec !== undefined;
-          running = this.#start(entry, this.#seekOf(entry), { promoted: true, fromQueue: !entry.bed, playedBefore: entry.playedEarlier ?? 0, ...(resumed ? { announce: false } : {}) });
+          running = this.#start(entry, this.#seekOf(entry), { promoted: true, fromQueue: !entry.bed, playedBefore: entry.playedEarlier ?? 0, ...(resumed ? { announce: false, resumed } : {}) });
         }
         this.#running = running;
         // Gapless: once this track's source is handed over, the next one opens and queues behind it on the wire.
@@ -965,7 +967,7 @@ export class Player extends EventEmitter<PlayerEvents> {
     }
     if (entry === undefined) return;
     const resumed = entry.resumeSec !== undefined;
-    this.#next = this.#start(entry, this.#seekOf(entry), { promoted: false, fromQueue, playedBefore: entry.playedEarlier ?? 0, crossfadeIn: tail, ...(resumed ? { announce: false } : {}) });
+    this.#next = this.#start(entry, this.#seekOf(entry), { promoted: false, fromQueue, playedBefore: entry.playedEarlier ?? 0, crossfadeIn: tail, ...(resumed ? { announce: false, resumed } : {}) });
   }
 
   /** After a queue change: open the next item again if the current one's source is already done. */
@@ -983,7 +985,7 @@ export class Player extends EventEmitter<PlayerEvents> {
     n.current.abort.abort();
     if (putBack && n.fromQueue) {
       // An item resumed after playNow() goes back with the position it resumes from.
-      if (n.entry.playedEarlier !== undefined && n.seekSec !== (n.entry.options.seek ?? 0)) n.entry.resumeSec = n.seekSec;
+      if (n.resumed) n.entry.resumeSec = n.seekSec;
       this.#queue.unshift(n.entry);
     }
     // Overlays it carried wait for the next track again.
@@ -1016,7 +1018,7 @@ export class Player extends EventEmitter<PlayerEvents> {
   #start(
     entry: Entry,
     seekSec: number,
-    how: { promoted: boolean; fromQueue: boolean; playedBefore: number; crossfadeIn?: Float32Array | undefined; announce?: boolean },
+    how: { promoted: boolean; fromQueue: boolean; playedBefore: number; crossfadeIn?: Float32Array | undefined; announce?: boolean; resumed?: boolean },
   ): Running {
     const current: Current = { entry, abort: new AbortController(), cut: undefined, track: undefined, baseSec: seekSec, samples: 0 };
     let resolveSource!: () => void;
@@ -1028,6 +1030,7 @@ export class Player extends EventEmitter<PlayerEvents> {
       entry,
       current,
       seekSec,
+      resumed: how.resumed === true,
       sourceDone: new Promise<void>((res) => (resolveSource = res)),
       outcome: undefined as unknown as Promise<Outcome>,
       started: false,
