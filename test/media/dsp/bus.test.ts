@@ -52,7 +52,7 @@ describe('TrackBus', () => {
     for (let k = 5; k < 50; k++) outs.push(...bus.process(toneFrame(440, 0.25, k)));
     expect(bus.takeEvents()).toEqual([
       { kind: 'overlayStart', id: 7, frame: 5 },
-      { kind: 'overlayEnd', id: 7, frame: 35 },
+      { kind: 'overlayEnd', id: 7, frame: 35, read: 30 },
     ]);
     const music = outs.map((o) => toneDb(left(o), 440));
     expect(music[10]! - 20 * Math.log10(0.25)).toBeCloseTo(-12, 0);
