@@ -1132,7 +1132,9 @@ export class Player extends EventEmitter<PlayerEvents> {
       onSourceDone: sourceDone,
       onTruncate: (fromFrame) => {
         current.samples = fromFrame * 960;
-        this.#dropEvents(r, fromFrame);
+        // Overlay events stand: a rewind makes the same overlays start and end at the same frames (the bus restores
+        // their positions), or hands the frames out again as they were; the events it makes again are ignored as
+        // repeats (a start once, an end once).
         if (r.handingOver) {
           track.handOver?.(fromFrame);
           return;
