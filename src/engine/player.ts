@@ -343,7 +343,8 @@ export class Player extends EventEmitter<PlayerEvents> {
   /** The items waiting to play (not the current one). */
   get queue(): readonly QueueItem[] {
     const n = this.#next;
-    return n === undefined || n.entry.bed ? [...this.#queue] : [n.entry, ...this.#queue];
+    // A repeat of the current item (loop 'track') is not a queued item.
+    return n === undefined || n.entry.bed || n.entry === this.#current?.entry ? [...this.#queue] : [n.entry, ...this.#queue];
   }
 
   /** The item playing (or loading, or paused), if any. */
@@ -654,7 +655,7 @@ export class Player extends EventEmitter<PlayerEvents> {
     const n = this.#next;
     let fixed = 0;
     if (n !== undefined && (n.entry.bed || ((whole || !n.started) && n.fromQueue))) this.#cancelNext(!n.entry.bed);
-    else if (n !== undefined) fixed = 1;
+    else if (n !== undefined && n.entry !== this.#current?.entry) fixed = 1;
     f(this.#queue, fixed);
     this.#queueChanged();
   }
@@ -751,9 +752,11 @@ export class Player extends EventEmitter<PlayerEvents> {
   /** Empties the queue (settling the items with `removed`) without touching the current track. */
   clear(): void {
     const next = this.#cancelNext(false);
-    const waiting = next === undefined ? this.#queue : [next, ...this.#queue];
+    // A repeat of the current item opened ahead is the current item: it is not removed (it is opened again).
+    const waiting = next === undefined || next === this.#current?.entry ? this.#queue : [next, ...this.#queue];
     this.#queue = [];
     for (const e of waiting) this.#finishWaiting(e, 'removed');
+    this.#reprefetch();
   }
 
   /**
@@ -763,7 +766,7 @@ export class Player extends EventEmitter<PlayerEvents> {
   stop(): void {
     if (this.#state.status === 'stopped') return;
     const next = this.#cancelNext(false);
-    const waiting = next === undefined ? this.#queue : [next, ...this.#queue];
+    const waiting = next === undefined || next === this.#current?.entry ? this.#queue : [next, ...this.#queue];
     this.#queue = [];
     const c = this.#current;
     for (const rec of [...this.#overlays.values()]) {
