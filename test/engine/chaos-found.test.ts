@@ -262,3 +262,40 @@ describe('with a timescale filter in force, a change that rewinds the track does
     expect(end === 'hang' ? 'hang' : end.reason).toBe('finished');
   });
 });
+
+describe('loop and clear, pause and timescale (chaos seeds 13 and 14)', () => {
+  it.each([true, false])("clear() under loop 'track' leaves the playing item alone: it ends once, finished (threads %s)", async (threads) => {
+    const { player } = await rig(threads);
+    const ev = trackEvents(player);
+    const a = player.enqueue(tone(440, 0.6));
+    player.loop = 'track';
+    await new Promise((r) => player.once('trackStart', r));
+    await sleep(450); // its repeat is opened ahead by now
+    expect(player.queue.map((q) => q.id)).toEqual([]);
+    player.clear();
+    player.loop = 'off';
+    const end = await a.done;
+    await player.drained();
+    expect(end.reason).toBe('finished');
+    expect(ev[ev.length - 1]).toBe(`end ${a.id} finished`);
+  });
+
+  it.each([true, false])('a clip added while paused, then timescale set, still reports its start (threads %s)', async (threads) => {
+    const { player } = await rig(threads);
+    const events: string[] = [];
+    player.on('overlayStart', () => events.push('start'));
+    player.on('overlayEnd', (e) => events.push(`end ${e.reason}`));
+    const a = player.enqueue(tone(440, 3));
+    await new Promise((r) => player.once('trackStart', r));
+    await sleep(300);
+    player.pause();
+    const ov = player.overlay(tone(2000, 0.6));
+    await sleep(300);
+    player.filters = { timescale: { rate: 1.5 } };
+    await sleep(300);
+    player.resume();
+    expect((await ov.done).reason).toBe('finished');
+    await a.done;
+    expect(events).toEqual(['start', 'end finished']);
+  });
+});
