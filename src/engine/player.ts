@@ -1135,6 +1135,9 @@ export class Player extends EventEmitter<PlayerEvents> {
       onSourceDone: sourceDone,
       onTruncate: (fromFrame) => {
         current.samples = fromFrame * 960;
+        // The frames beyond the cut come again: the overlay events already scheduled are timed again from what the
+        // pacer holds now (a timer set before would fire late, after events of later frames).
+        this.#reschedule(r);
         // Overlay events stand: a rewind makes the same overlays start and end at the same frames (the bus restores
         // their positions), or hands the frames out again as they were; the events it makes again are ignored as
         // repeats (a start once, an end once).
@@ -1351,6 +1354,17 @@ export class Player extends EventEmitter<PlayerEvents> {
     r.waiting.push(...keep);
   }
 
+  /** Takes the scheduled events of a play back and schedules them again (the buffer ahead of them changed). */
+  #reschedule(r: Running): void {
+    if (r.scheduled.length === 0) return;
+    for (const x of r.scheduled.splice(0)) {
+      clearTimeout(x.timer);
+      r.waiting.push(x.event);
+    }
+    r.waiting.sort((a, b) => a.frame - b.frame);
+    this.#releaseEvents(r);
+  }
+
   /** A truncate drops frames from `fromFrame` on: their events come again when they are made again. */
   #dropEvents(r: Running, fromFrame: number): void {
     for (let i = r.waiting.length - 1; i >= 0; i--) if ((r.waiting[i] as TrackEvent).frame >= fromFrame) r.waiting.splice(i, 1);
@@ -1372,6 +1386,11 @@ export class Player extends EventEmitter<PlayerEvents> {
       return;
     }
     if (e.kind === 'overlayEnd') {
+      // A clip heard to its end was heard starting: its start is said first, whatever the timers did.
+      if (!rec.started && e.error === undefined) {
+        rec.started = true;
+        this.#emit('overlayStart', { overlay: rec.item });
+      }
       const error = e.error === undefined ? undefined : toKookError(e.error);
       // Where the clip got to, when the track says (exact); else what was counted on the wire.
       const playedSec = e.clipSec ?? rec.carriedSec + Math.max(0, e.frame - (rec.trackStart ?? e.frame)) / 50;
