@@ -7,7 +7,8 @@
  * Run: npm run chaos [-- --seeds 1-40] [--repeat 2] [--threads on|off|both] [--parallel 2] [--log FILE]
  */
 import { appendFileSync } from 'node:fs';
-import { describeFailure, mulberry32, randomSteps, runChaosChild } from '../test/engine/chaos.js';
+import { describeFailure, randomSteps, runChaosChild } from '../test/engine/chaos.js';
+import { prng } from '../test/prng.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
@@ -41,7 +42,7 @@ async function worker(): Promise<void> {
   for (;;) {
     const c = cases[next++];
     if (c === undefined) return;
-    const rnd = mulberry32(c.seed * 7919 + 1);
+    const rnd = prng(c.seed * 7919 + 1);
     const n = 30 + Math.floor(rnd() * 31);
     const steps = randomSteps(c.seed, n);
     const ending = c.seed % 3 === 0 ? 'stop' : 'drain';

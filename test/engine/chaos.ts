@@ -10,19 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { createPlayer, type OverlayEnd, type OverlayItem, type Player, type QueueItem, type TrackEnd } from '../../src/engine/player.js';
 import { createRtpSender } from '../../src/engine/sender.js';
 import type { Filters } from '../../src/media/dsp/filters.js';
+import { prng } from '../prng.js';
 import { decodeWire, threadReceiver, toneDb, toneWav, type Received } from './wire.js';
 
-/** mulberry32: a tiny seeded PRNG, so a failing sequence can be replayed from its seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One operation; `ms` is the pause after it. Plain data, so a reduced sequence can be written out in a test. */
 export type Op =
@@ -58,7 +48,7 @@ const FILTER_CHOICES: Filters[] = [
 
 /** A random sequence of `n` operations. */
 export function randomSteps(seed: number, n: number): Step[] {
-  const rnd = mulberry32(seed);
+  const rnd = prng(seed);
   const int = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
   const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)] as T;
   const sec = (lo: number, hi: number): number => Math.round((lo + rnd() * (hi - lo)) * 10) / 10;

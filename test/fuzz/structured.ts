@@ -14,6 +14,7 @@
  * (bench/fuzz.ts) runs as many as asked.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { prng } from '../prng.js';
 import { KookRtpError } from '../../src/errors.js';
 import { probe } from '../../src/media/probe.js';
 import { openTrack } from '../../src/media/track.js';
@@ -627,17 +628,6 @@ export function systematicCases(seeds: readonly FuzzSeed[] = fuzzSeeds()): FuzzC
   return out;
 }
 
-/** mulberry32: a small seeded PRNG, so a (seed, index) pair always names the same case. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random combination case: 1-3 field settings, then maybe a cut at a header point or a few bit flips. */
 export function randomCase(seed: number, index: number, seeds: readonly FuzzSeed[] = fuzzSeeds()): FuzzCase {
