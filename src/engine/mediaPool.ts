@@ -15,7 +15,7 @@ import { type ErrorCode, KookRtpError } from '../errors.js';
 import type { OpusFrame } from '../media/frame.js';
 import type { TrackInput } from '../media/input.js';
 import type { TrackInfo } from '../media/probe.js';
-import type { OverlayOptions, Track, TrackEvent, TrackOptions } from '../media/track.js';
+import { checkCrossfadeMs, openTrack, type OverlayOptions, type Track, type TrackEvent, type TrackOptions } from '../media/track.js';
 import type { Filters } from '../media/dsp/filters.js';
 import { validateFilters } from '../media/dsp/filters.js';
 import type { MediaCommand, MediaReply, WireTrackEvent, WorkerInput } from '../media/workerProtocol.js';
@@ -211,8 +211,7 @@ class RemoteTrack implements Track {
   }
 
   set crossfadeOutMs(ms: number) {
-    if (!(Number.isFinite(ms) && ms >= 0 && ms <= 30_000)) throw new KookRtpError('INVALID_ARGUMENT', `crossfade must be ms in 0..30000, got ${String(ms)}`);
-    this.#crossfadeOutMs = ms;
+    this.#crossfadeOutMs = checkCrossfadeMs(ms);
     this.#post({ op: 'crossfade', job: this.#job, ms });
   }
 
@@ -411,9 +410,6 @@ export function openOverlayBedInWorker(options: TrackOptions = {}): Promise<Trac
  */
 export async function openTrackInWorker(input: TrackInput, options: TrackOptions = {}): Promise<Track> {
   const wi = workerInput(input);
-  if (wi === undefined) {
-    const { openTrack } = await import('../media/track.js');
-    return openTrack(input, options);
-  }
+  if (wi === undefined) return openTrack(input, options);
   return new RemoteTrack(getPool(), wi, options).ready();
 }

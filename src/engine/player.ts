@@ -16,7 +16,7 @@ import type { OpusFrame } from '../media/frame.js';
 import type { TrackInput } from '../media/input.js';
 import { createOpusDecoder, type OpusFrameDecoder } from '../media/opus/decoder.js';
 import type { TrackInfo } from '../media/probe.js';
-import { openOverlayBed, openTrack, type OverlayOptions, type Track, type TrackEvent, type TrackOptions } from '../media/track.js';
+import { checkCrossfadeMs, openOverlayBed, openTrack, type OverlayOptions, type Track, type TrackEvent, type TrackOptions } from '../media/track.js';
 import { validateFilters, type Filters } from '../media/dsp/filters.js';
 import { checkOverlayMix } from '../media/dsp/bus.js';
 import { openOverlayBedInWorker, openTrackInWorker } from './mediaPool.js';
@@ -317,7 +317,7 @@ export class Player extends EventEmitter<PlayerEvents> {
     const threaded = options.threads ?? options.sender.threaded;
     this.#open = options.open ?? (threaded ? openTrackInWorker : openTrack);
     this.#openBed = threaded ? openOverlayBedInWorker : openOverlayBed;
-    this.#crossfadeMs = checkCrossfade(options.crossfadeMs ?? 0);
+    this.#crossfadeMs = checkCrossfadeMs(options.crossfadeMs ?? 0);
     this.#normalize = checkNormalize(options.normalize ?? 'off');
     const target = options.normalizeTargetLufs ?? -16;
     if (!(Number.isFinite(target) && target <= 0 && target >= -70)) throw new KookRtpError('INVALID_ARGUMENT', `normalizeTargetLufs must be LUFS in -70..0, got ${String(target)}`);
@@ -386,7 +386,7 @@ export class Player extends EventEmitter<PlayerEvents> {
   }
 
   set crossfadeMs(ms: number) {
-    this.#crossfadeMs = checkCrossfade(ms);
+    this.#crossfadeMs = checkCrossfadeMs(ms);
     this.#updateCrossfade();
   }
 
@@ -1463,11 +1463,6 @@ const noHistory = new WeakSet<QueueItem>();
 
 function checkIndex(i: number, what: string): void {
   if (!(Number.isInteger(i) && i >= 0)) throw new KookRtpError('INVALID_ARGUMENT', `${what} must be an integer >= 0, got ${String(i)}`);
-}
-
-function checkCrossfade(ms: number): number {
-  if (typeof ms !== 'number' || !(ms >= 0 && ms <= 30_000)) throw new KookRtpError('INVALID_ARGUMENT', `crossfadeMs must be ms in 0..30000, got ${String(ms)}`);
-  return ms;
 }
 
 function checkNormalize(mode: string): 'off' | 'track' {

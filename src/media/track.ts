@@ -126,6 +126,15 @@ export interface Track extends AsyncIterable<OpusFrame> {
 /** Frames a transcoded track keeps for {@link Track.rewind}: 1.28 s. */
 export const REPLAY_FRAMES = BUS_HISTORY;
 
+/**
+ * A crossfade length, checked (the one rule for the player's `crossfadeMs` and a track's `crossfadeOutMs`).
+ * @throws {@link KookRtpError} `INVALID_ARGUMENT` outside 0..30000 ms.
+ */
+export function checkCrossfadeMs(ms: unknown): number {
+  if (typeof ms !== 'number' || !(ms >= 0 && ms <= 30_000)) throw new KookRtpError('INVALID_ARGUMENT', `crossfadeMs must be ms in 0..30000, got ${String(ms)}`);
+  return ms;
+}
+
 /** The "encoder" of a PCM-out track: the frame's bytes. */
 function pcmEncoder(): OpusFrameEncoder {
   return {
@@ -753,8 +762,7 @@ function assemble(
       return crossfadeOutMs;
     },
     set crossfadeOutMs(ms: number) {
-      if (!(Number.isFinite(ms) && ms >= 0 && ms <= 30_000)) throw new KookRtpError('INVALID_ARGUMENT', `crossfade must be ms in 0..30000, got ${String(ms)}`);
-      crossfadeOutMs = ms;
+      crossfadeOutMs = checkCrossfadeMs(ms);
     },
     get onEvent() {
       return onEvent;
