@@ -3,28 +3,16 @@
  * it, named after what must hold; the comments say what went wrong before the fix.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPlayer, type Player } from '../../src/engine/player.js';
-import { createRtpSender } from '../../src/engine/sender.js';
+import type { Player } from '../../src/engine/player.js';
 import { runChaosChild, type Step } from './chaos.js';
-import { threadReceiver, toneWav, type Received } from './wire.js';
+import { playerRig, toneWav } from './wire.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function rig(threads: boolean): Promise<{ player: Player; stop: () => Promise<Received> }> {
-  const rx = await threadReceiver();
-  const sender = createRtpSender({ target: { host: '127.0.0.1', port: rx.port }, roomBitrate: 96000, threads });
-  const player = createPlayer({ sender, roomBitrate: 96000 });
-  let stopped: Promise<Received> | undefined;
-  const stop = (): Promise<Received> => (stopped ??= rx.stop());
-  cleanups.push(async () => {
-    await player.destroy();
-    await stop();
-  });
-  return { player, stop };
-}
+const rig = (threads: boolean): ReturnType<typeof playerRig> => playerRig(cleanups, { threads });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const tone = (f: number, s: number): Uint8Array => toneWav(s, [[f, 0.2]]);

@@ -4,9 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPlayer, type Player } from '../../src/engine/player.js';
-import { createRtpSender } from '../../src/engine/sender.js';
-import { decodeWire, span, threadReceiver, toneDb, toneWav, type Received } from './wire.js';
+import { decodeWire, playerRig, span, toneDb, toneWav, type RigOptions } from './wire.js';
 
 const epoch = (): number => performance.timeOrigin + performance.now();
 const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] as number;
@@ -16,20 +14,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function rig(options: { threads?: boolean; roomBitrate?: number } & Omit<Parameters<typeof createPlayer>[0], 'sender' | 'roomBitrate'> = {}): Promise<{ player: Player; stop: () => Promise<Received> }> {
-  const rx = await threadReceiver();
-  const roomBitrate = options.roomBitrate ?? 96000;
-  const sender = createRtpSender({ target: { host: '127.0.0.1', port: rx.port }, roomBitrate, ...(options.threads === undefined ? {} : { threads: options.threads }) });
-  const { threads: _t, roomBitrate: _r, ...rest } = options;
-  const player = createPlayer({ sender, roomBitrate, ...rest });
-  let stopped: Promise<Received> | undefined;
-  const stop = (): Promise<Received> => (stopped ??= rx.stop());
-  cleanups.push(async () => {
-    await player.destroy();
-    await stop();
-  });
-  return { player, stop };
-}
+const rig = (options: RigOptions = {}): ReturnType<typeof playerRig> => playerRig(cleanups, options);
 
 describe('overlays', () => {
   it('duck the music by duckDb while the clip plays (heard long before the 400 ms buffer), and the music comes back after it', async () => {

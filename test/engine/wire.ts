@@ -3,6 +3,8 @@
  * times), WAV tones built in memory, and the wire decoded back to PCM.
  */
 import { Worker } from 'node:worker_threads';
+import { createPlayer, type Player } from '../../src/engine/player.js';
+import { createRtpSender } from '../../src/engine/sender.js';
 import { createOpusDecoder } from '../../src/media/opus/decoder.js';
 
 export interface Received {
@@ -106,4 +108,26 @@ export function span(frames: readonly Float32Array[], from: number, to: number):
     o += p.length;
   }
   return out;
+}
+
+/** Options of {@link playerRig}: the player's, plus the sender's `threads` and the room (default 96 kbit/s). */
+export type RigOptions = { threads?: boolean; roomBitrate?: number } & Omit<Parameters<typeof createPlayer>[0], 'sender' | 'roomBitrate'>;
+
+/**
+ * A player on its own sender to a {@link threadReceiver}; its cleanup (destroy, then stop the receiver) goes on
+ * `cleanups`. `stop()` ends the receiving and returns what arrived (once; later calls give the same).
+ */
+export async function playerRig(cleanups: (() => Promise<unknown> | unknown)[], options: RigOptions = {}): Promise<{ player: Player; stop: () => Promise<Received> }> {
+  const rx = await threadReceiver();
+  const roomBitrate = options.roomBitrate ?? 96000;
+  const sender = createRtpSender({ target: { host: '127.0.0.1', port: rx.port }, roomBitrate, ...(options.threads === undefined ? {} : { threads: options.threads }) });
+  const { threads: _t, roomBitrate: _r, ...rest } = options;
+  const player = createPlayer({ sender, roomBitrate, ...rest });
+  let stopped: Promise<Received> | undefined;
+  const stop = (): Promise<Received> => (stopped ??= rx.stop());
+  cleanups.push(async () => {
+    await player.destroy();
+    await stop();
+  });
+  return { player, stop };
 }
