@@ -1258,17 +1258,10 @@ export class Player extends EventEmitter<PlayerEvents> {
     if (r !== undefined && (r.sourceEnded || r.current.cut !== undefined)) r = this.#next;
     const t = r?.current.track;
     if (r === undefined || t === undefined || t.addOverlay === undefined || r.sourceEnded) {
-      if (r !== undefined && t === undefined) {
-        // Opening: it takes the overlays waiting once open.
-        this.#carry.push(rec);
-        return;
-      }
+      // It waits for a track: the one opening takes it once open, the next one opened takes it, or, with nothing
+      // playing, a bed is started for it.
       this.#carry.push(rec);
-      const cur = this.#running;
-      if (cur === undefined) this.#kick();
-      else if (cur.entry.bed) {
-        // never: a bed takes overlays
-      }
+      if (this.#running === undefined) this.#kick();
       return;
     }
     this.#attach(rec, r, t);

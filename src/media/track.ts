@@ -301,7 +301,7 @@ function assemble(
   const needsBus = (): boolean =>
     volume !== 1 || Object.keys(filters).length > 0 || (normalize === 'track' && !(tagGain !== null && Math.abs(tagGain.gainDb) < 0.05)) || options.crossfadeIn !== undefined;
   let mode: 'passthrough' | 'transcode' =
-    bed || pcmOut ? 'transcode' : chooseMode(detail, budget, { volume: needsBus() ? 2 : 1, passthrough: options.passthrough ?? 'auto', roomBitrate: options.roomBitrate ?? 48000 });
+    bed || pcmOut || needsBus() ? 'transcode' : chooseMode(detail, budget, { volume: 1, passthrough: options.passthrough ?? 'auto', roomBitrate: options.roomBitrate ?? 48000 });
   let encoder: OpusFrameEncoder | undefined;
   const makeEncoder = (): OpusFrameEncoder => (encoder ??= pcmOut ? pcmEncoder() : createOpusEncoder({ bitrate: budget, ...options.encoder }));
   if (mode === 'transcode') makeEncoder();
